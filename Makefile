@@ -1,0 +1,38 @@
+# Frontline — the front door for humans. Each target says what it does; the logic lives in scripts/.
+PYTHON ?= python3
+BIN := .venv/bin
+
+.PHONY: help install infra-up infra-down infra-status lint schemas test run clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+install: .venv/.installed  ## create the virtualenv with the pinned dependencies (idempotent)
+
+.venv/.installed: pyproject.toml constraints.txt scripts/install.sh
+	PYTHON=$(PYTHON) scripts/install.sh
+
+infra-up:  ## start the local Kafka broker and FerretDB (installing them the first time)
+	$(PYTHON) deploy/local/infra.py up
+
+infra-down:  ## stop the local servers
+	$(PYTHON) deploy/local/infra.py down
+
+infra-status:  ## show whether the local servers run, where, and their logs
+	$(PYTHON) deploy/local/infra.py status
+
+lint: install  ## ruff, formatting, service boundaries (import-linter) and event-schema drift
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports && $(BIN)/python -m frontline.contracts.schemas --check
+
+schemas: install  ## regenerate docs/events/ (JSON Schema + AsyncAPI) from the event models
+	$(BIN)/python -m frontline.contracts.schemas
+
+test: lint infra-up  ## the whole test suite against the real local servers
+	$(BIN)/pytest
+
+run: install infra-up  ## the whole suite on this machine, with live progress
+	$(BIN)/python scripts/run_suite.py
+
+clean:  ## stop the servers and remove everything local (.venv, .local)
+	-$(PYTHON) deploy/local/infra.py down
+	rm -rf .venv .local

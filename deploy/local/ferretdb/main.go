@@ -1,0 +1,48 @@
+// Command ferretdb runs FerretDB v1 with its SQLite backend for local development and tests.
+//
+// A plain `go install` of FerretDB's own command panics on a missing version file,
+// so this wrapper embeds the library and exposes the few flags we need.
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
+	dataDir := flag.String("data", "data", "directory for the SQLite databases")
+	flag.Parse()
+
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
+		logger.Error("cannot create data directory", "dir", *dataDir, "error", err)
+		os.Exit(1)
+	}
+
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Logger:    logger,
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + *dataDir + "/",
+	})
+	if err != nil {
+		logger.Error("cannot start FerretDB", "error", err)
+		os.Exit(1)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if err := f.Run(ctx); err != nil {
+		logger.Error("FerretDB stopped", "error", err)
+		os.Exit(1)
+	}
+}

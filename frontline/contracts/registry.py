@@ -1,0 +1,89 @@
+"""One registry: event type → model → topic → message key."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from frontline.contracts.contacts import ContactReceived, ContactSubmitted
+from frontline.contracts.envelope import Event
+from frontline.contracts.topics import Topic
+
+
+class ContractViolation(ValueError):
+    """A message that is not a valid Frontline event; `reason` says why, for the DLQ."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    model: type[Event]
+    topic: Topic
+    key: Callable[[Event], str]
+    key_description: str
+
+    @property
+    def type(self) -> str:
+        return self.model.type_name
+
+    @property
+    def version(self) -> int:
+        return self.model.type_version
+
+
+def _by_external_id(event: Event) -> str:
+    return getattr(event.data, "external_id", None) or event.contact_id or str(event.id)
+
+
+def _by_tenant(event: Event) -> str:
+    return event.tenant
+
+
+REGISTRY: dict[str, EventSpec] = {
+    spec.type: spec
+    for spec in (
+        EventSpec(
+            ContactSubmitted, Topic.CONTACTS_INBOUND, _by_external_id, "external_id, else contact_id, else the event id"
+        ),
+        EventSpec(ContactReceived, Topic.CONTACTS_RECEIVED, _by_tenant, "tenant (the routing pool)"),
+    )
+}
+
+
+def spec_for(event_type: str) -> EventSpec:
+    try:
+        return REGISTRY[event_type]
+    except KeyError:
+        raise ContractViolation(f"unknown event type {event_type!r}") from None
+
+
+def parse_event(raw: bytes | str | dict[str, object]) -> Event:
+    """The typed event in `raw`, or ContractViolation naming what is wrong with it."""
+    if isinstance(raw, bytes | str):
+        try:
+            raw = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ContractViolation(f"not JSON: {error}") from None
+    if not isinstance(raw, dict):
+        raise ContractViolation(f"an event must be a JSON object, not {type(raw).__name__}")
+    event_type = raw.get("type")
+    if not isinstance(event_type, str):
+        raise ContractViolation("missing field 'type'")
+    spec = spec_for(event_type)
+    try:
+        return spec.model.model_validate(raw)
+    except ValidationError as error:
+        raise ContractViolation(describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """`data.channel: Input should be 'voice', …; id: …` — every bad field, named."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc']) or '(event)'}: {problem['msg']}" for problem in error.errors()
+    )

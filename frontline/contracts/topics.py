@@ -1,0 +1,56 @@
+"""Kafka topics: `frontline.<entity>.<stream>`, each with a dead-letter twin `<topic>.dlq`."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Topic(StrEnum):
+    CONTACTS_INBOUND = "frontline.contacts.inbound"
+    CONTACTS_RECEIVED = "frontline.contacts.received"
+    AGENTS_EVENTS = "frontline.agents.events"
+    ROUTING_EVENTS = "frontline.routing.events"
+    UPSELL_SUGGESTIONS = "frontline.upsell.suggestions"
+    UPSELL_OUTCOMES = "frontline.upsell.outcomes"
+    CONTACTS_COMPLETED = "frontline.contacts.completed"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    topic: Topic
+    summary: str
+    key: str
+    retention_days: int = 7
+
+
+TOPICS: dict[Topic, TopicSpec] = {
+    spec.topic: spec
+    for spec in (
+        TopicSpec(
+            Topic.CONTACTS_INBOUND,
+            "Contacts submitted by other systems, not yet understood.",
+            "the submitting system's external id (or the contact id)",
+        ),
+        TopicSpec(
+            Topic.CONTACTS_RECEIVED,
+            "Contacts validated, identified and enriched by intake.",
+            "the routing pool (tenant), so routing sees a pool's contacts in order",
+        ),
+        TopicSpec(Topic.AGENTS_EVENTS, "Agent profile and state changes.", "the routing pool (tenant)"),
+        TopicSpec(
+            Topic.ROUTING_EVENTS, "Routing decisions, offers, assignments, transfers.", "the routing pool (tenant)"
+        ),
+        TopicSpec(Topic.UPSELL_SUGGESTIONS, "Soft-sales suggestions shown to agents.", "the contact id"),
+        TopicSpec(Topic.UPSELL_OUTCOMES, "What the customer said to a suggestion.", "the contact id"),
+        TopicSpec(
+            Topic.CONTACTS_COMPLETED,
+            "Contacts finished, with disposition and resolution.",
+            "the contact id",
+            retention_days=30,
+        ),
+    )
+}
+
+
+def dlq_topic(topic: str) -> str:
+    """Where a message of `topic` that cannot be processed goes, with the reason."""
+    return f"{topic}.dlq"

@@ -1,0 +1,1 @@
+"""What every Frontline service needs to run; no business logic."""

@@ -1,0 +1,222 @@
+"""Kafka at the edge: a JSON event producer, a consumer that dead-letters what it cannot process,
+topic creation, and a readiness probe. Built on aiokafka."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from frontline.contracts import REGISTRY, TOPICS, ContractViolation, Event, dlq_topic, parse_event
+from frontline.plumbing.logging import event_context, get_logger
+from frontline.plumbing.metrics import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_PUBLISHED
+from frontline.plumbing.settings import Settings
+
+log = get_logger(__name__)
+REQUEST_TIMEOUT_MS = 10_000
+DLQ_REASON_HEADER = "frontline-dlq-reason"
+
+
+class RawMessage(Protocol):
+    """What a Kafka record looks like to us, from aiokafka or from faust."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class Unprocessable(Exception):
+    """A well-formed event the handler refuses for good; it goes to the DLQ with `reason`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def all_topics() -> list[str]:
+    """Every Frontline topic and its DLQ."""
+    return [name for topic in TOPICS for name in (topic.value, dlq_topic(topic.value))]
+
+
+async def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> None:
+    """Create missing topics with the configured partitions; existing ones are left alone."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=REQUEST_TIMEOUT_MS
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [name for name in (names or all_topics()) if name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [
+                        NewTopic(name, settings.kafka_topic_partitions, settings.kafka_replication_factor)
+                        for name in missing
+                    ]
+                )
+            except TopicAlreadyExistsError:
+                log.info("topics created concurrently by another process", topics=missing)
+    finally:
+        await admin.close()
+
+
+def dead_letter(
+    *,
+    reason: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    service: str,
+    now: datetime,
+) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The DLQ message for a record that could not be processed: the reason and the original, intact."""
+    try:
+        payload: dict[str, Any] = {"payload": value.decode() if value is not None else None}
+    except UnicodeDecodeError:
+        payload = {"payload_base64": base64.b64encode(value or b"").decode()}
+    body = {
+        "reason": reason,
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "key": key.decode(errors="replace") if key is not None else None,
+        "service": service,
+        "failed_at": now.astimezone(UTC).isoformat(),
+        **payload,
+    }
+    headers = [(DLQ_REASON_HEADER, reason.encode()[:1000]), ("frontline-source-topic", topic.encode())]
+    return json.dumps(body).encode(), headers
+
+
+class EventProducer:
+    """Publishes events to their registry topic and key; acks from all in-sync replicas, idempotent."""
+
+    def __init__(self, settings: Settings, *, client_id: str) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=True,
+            request_timeout_ms=REQUEST_TIMEOUT_MS,
+            linger_ms=5,
+        )
+        self._client_id = client_id
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def publish(self, event: Event) -> None:
+        spec = REGISTRY[event.type]
+        await self._producer.send_and_wait(spec.topic.value, event.to_json(), key=spec.key(event).encode())
+        EVENTS_PUBLISHED.labels(spec.topic.value).inc()
+
+    async def send_raw(
+        self, topic: str, value: bytes, *, key: bytes | None = None, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
+        await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+
+    async def send_to_dlq(self, record: RawMessage, reason: str) -> None:
+        body, headers = dead_letter(
+            reason=reason,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value,
+            service=self._client_id,
+            now=datetime.now(UTC),
+        )
+        await self.send_raw(dlq_topic(record.topic), body, key=record.key, headers=headers)
+        DEAD_LETTERS.labels(record.topic).inc()
+        log.warning(
+            "message dead-lettered", topic=record.topic, partition=record.partition, offset=record.offset, reason=reason
+        )
+
+    async def ready(self) -> None:
+        """Raises unless a broker answers a metadata request."""
+        metadata = await self._producer.client.fetch_all_metadata()
+        if not metadata.brokers():
+            raise ConnectionError("no Kafka broker in the metadata response")
+
+
+Handler = Callable[[Event], Awaitable[None]]
+
+
+async def process(record: RawMessage, handler: Handler, producer: EventProducer) -> None:
+    """Decode one message and hand it to `handler`; what cannot be processed is dead-lettered."""
+    try:
+        event = parse_event(record.value or b"")
+    except ContractViolation as violation:
+        EVENTS_CONSUMED.labels(record.topic, "invalid").inc()
+        await producer.send_to_dlq(record, violation.reason)
+        return
+    with event_context(
+        tenant=event.tenant, correlation_id=event.correlation_id, contact_id=event.contact_id, event_id=str(event.id)
+    ):
+        try:
+            await handler(event)
+        except Unprocessable as refused:
+            EVENTS_CONSUMED.labels(record.topic, "refused").inc()
+            await producer.send_to_dlq(record, refused.reason)
+            return
+    EVENTS_CONSUMED.labels(record.topic, "ok").inc()
+
+
+class EventConsumer:
+    """Feeds each valid event to `handler`; invalid or refused messages go to `<topic>.dlq`.
+
+    Offsets are committed only after a batch is handled or dead-lettered, so a crash
+    re-delivers rather than loses; handlers are idempotent on the event id.
+    """
+
+    def __init__(
+        self, settings: Settings, *, topics: list[str], group_id: str, handler: Handler, producer: EventProducer
+    ) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            request_timeout_ms=REQUEST_TIMEOUT_MS,
+        )
+        self._handler = handler
+        self._producer = producer
+
+    async def start(self) -> None:
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def run(self) -> None:
+        while True:
+            await self.poll_once()
+
+    async def poll_once(self, timeout_ms: int = 1000) -> int:
+        """Handle one batch and commit it; returns how many records it held."""
+        batches = await self._consumer.getmany(timeout_ms=timeout_ms)
+        handled = 0
+        for partition, records in batches.items():
+            for record in records:
+                await process(record, self._handler, self._producer)
+            await self._consumer.commit({partition: records[-1].offset + 1})
+            handled += len(records)
+        return handled
+
+    def assignment(self) -> set[TopicPartition]:
+        return self._consumer.assignment()

@@ -1,0 +1,133 @@
+"""One process per service: its faust stream workers and its FastAPI app on one event loop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass, field
+
+import faust
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from faust.contrib.asgi import faust_app_running
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from frontline.plumbing import mongo
+from frontline.plumbing.auth import CurrentPrincipal, KeyRing
+from frontline.plumbing.health import Check, health_router
+from frontline.plumbing.kafka import EventProducer, ensure_topics
+from frontline.plumbing.logging import configure_logging, get_logger
+from frontline.plumbing.metrics import record_http_metrics
+from frontline.plumbing.settings import Settings
+from frontline.plumbing.streams import create_faust_app
+
+log = get_logger(__name__)
+
+
+class StreamsNotRunning(RuntimeError):
+    """The faust app has not started, or has crashed."""
+
+
+@dataclass
+class Runtime:
+    """The connections a service's edges use; built at start-up, closed at shutdown."""
+
+    service: str
+    settings: Settings
+    streams: faust.App
+    producer: EventProducer
+    mongo: AsyncMongoClient
+    db: AsyncDatabase = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.db = self.mongo[self.settings.mongodb_database]
+
+    def checks(self) -> dict[str, Check]:
+        return {"kafka": self.producer.ready, "mongodb": self.mongo_ready, "streams": self.streams_running}
+
+    async def mongo_ready(self) -> None:
+        await mongo.ping(self.mongo)
+
+    def running_streams(self) -> AbstractAsyncContextManager[object]:
+        """faust runs only when the service declared stream agents (it cannot subscribe to nothing)."""
+        if not self.streams.agents:
+            return nullcontext()
+        return faust_app_running(self.streams, stop_timeout=self.settings.shutdown_grace_seconds)
+
+    async def streams_running(self) -> None:
+        if self.streams.agents and (not self.streams.started or self.streams.crashed):
+            raise StreamsNotRunning("stream workers are not running")
+
+
+Setup = Callable[[Runtime], Awaitable[None]]
+
+
+async def _no_setup(_: Runtime) -> None:
+    return None
+
+
+def create_service(
+    *, service: str, settings: Settings, routers: Sequence[APIRouter] = (), setup: Setup = _no_setup
+) -> FastAPI:
+    """The service's ASGI app. Its lifespan connects to Kafka and MongoDB, runs `setup`
+    (indexes, stream agents), starts the faust workers, and undoes it all on shutdown."""
+    configure_logging(service=service, level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        if settings.kafka_create_topics:
+            await ensure_topics(settings)
+        producer = EventProducer(settings, client_id=f"frontline-{service}")
+        await producer.start()
+        runtime = Runtime(
+            service=service,
+            settings=settings,
+            producer=producer,
+            streams=create_faust_app(settings, service=service),
+            mongo=mongo.connect(settings, app_name=f"frontline-{service}"),
+        )
+        api.state.runtime = runtime
+        try:
+            await setup(runtime)
+            async with runtime.running_streams():
+                log.info("service started", stream_agents=sorted(runtime.streams.agents))
+                yield
+        finally:
+            await producer.stop()
+            await runtime.mongo.close()
+            log.info("service stopped")
+
+    api = FastAPI(title=f"Frontline {service}", version="0.1.0", lifespan=lifespan)
+    api.state.keyring = KeyRing(settings.effective_api_keys())
+    api.middleware("http")(record_http_metrics)
+
+    api.include_router(health_router(lambda: api.state.runtime.checks()))
+    api.include_router(whoami_router())
+    for router in routers:
+        api.include_router(router)
+    return api
+
+
+def whoami_router() -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["auth"])
+
+    @router.get("/whoami", summary="The tenant and role of the API key presented")
+    async def whoami(principal: CurrentPrincipal) -> dict[str, str]:
+        return {"name": principal.name, "tenant": principal.tenant, "role": principal.role.value}
+
+    return router
+
+
+def serve(api: FastAPI, settings: Settings, *, default_port: int) -> None:
+    """Serve until SIGTERM or SIGINT, then drain: uvicorn stops accepting, the lifespan stops faust."""
+    config = uvicorn.Config(
+        api,
+        host=settings.http_host,
+        port=settings.http_port or default_port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )
+    uvicorn.Server(config).run()

@@ -1,0 +1,63 @@
+"""Typed configuration, read once per process from environment variables.
+
+Most variables carry the `FRONTLINE_` prefix; the two connection strings also answer
+to their conventional names `KAFKA_BOOTSTRAP_SERVERS` and `MONGODB_URL`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from frontline.plumbing.auth import ApiKey, development_keys
+
+Environment = Literal["development", "test", "production"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRONTLINE_", extra="ignore", frozen=True)
+
+    environment: Environment = "development"
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "FRONTLINE_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    kafka_topic_partitions: int = Field(default=3, ge=1)
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_create_topics: bool = Field(
+        default=True, description="Create missing topics at start-up (off where Strimzi manages them)."
+    )
+    mongodb_url: str = Field(
+        default="mongodb://127.0.0.1:27017/", validation_alias=AliasChoices("MONGODB_URL", "FRONTLINE_MONGODB_URL")
+    )
+    mongodb_database: str = "frontline"
+    http_host: str = "127.0.0.1"
+    http_port: int | None = Field(default=None, ge=1, le=65535, description="Defaults per service.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    data_dir: Path = Field(default=Path(".local/services"), description="Faust's local state.")
+    shutdown_grace_seconds: float = Field(default=20.0, gt=0)
+    api_keys: list[ApiKey] = Field(
+        default_factory=list, description="JSON list of {name, tenant, role, sha256}; development adds well-known keys."
+    )
+
+    @model_validator(mode="after")
+    def _no_default_secrets_outside_development(self) -> Settings:
+        plain = [key.name for key in self.api_keys if key.key is not None]
+        if self.environment == "production" and plain:
+            raise ValueError(f"api_keys {plain} are given in plain text; give their sha256 in production")
+        if self.environment == "production" and not self.api_keys:
+            raise ValueError("FRONTLINE_API_KEYS must be set in production")
+        return self
+
+    def effective_api_keys(self) -> list[ApiKey]:
+        """The configured keys, plus the well-known development keys outside production."""
+        return [*self.api_keys, *(development_keys() if self.environment != "production" else [])]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,52 @@
+"""faust-streaming at the edge: one app per service, and agents that speak the event contract."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import faust
+from faust.sensors.prometheus import setup_prometheus_sensors
+from prometheus_client import REGISTRY
+
+from frontline.plumbing.kafka import EventProducer, Handler, process
+from frontline.plumbing.settings import Settings
+
+
+def create_faust_app(settings: Settings, *, service: str) -> faust.App:
+    """A faust app whose consumer group is the service; values stay raw bytes until validated."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        f"frontline-{service}",
+        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+        value_serializer="raw",
+        key_serializer="raw",
+        store="memory://",
+        datadir=str(settings.data_dir / service),
+        topic_partitions=settings.kafka_topic_partitions,
+        topic_replication_factor=settings.kafka_replication_factor,
+        topic_allow_declare=settings.kafka_create_topics,
+        topic_disable_leader=True,
+        web_enabled=False,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        autodiscover=False,
+    )
+    setup_prometheus_sensors(app, registry=REGISTRY, name_prefix=f"faust_{service}")
+    return app
+
+
+def consume(
+    app: faust.App, *, name: str, topics: Iterable[str], handler: Handler, producer: EventProducer, concurrency: int = 1
+) -> None:
+    """Run `handler` on every valid event of `topics`; invalid or refused messages are dead-lettered.
+
+    faust commits an offset once the agent has moved past its message, so a crash
+    re-delivers the message in hand rather than losing it.
+    """
+    channel = app.topic(*topics, value_serializer="raw", key_serializer="raw")
+
+    async def agent(stream: faust.StreamT) -> None:
+        async for message in stream.events():
+            await process(message.message, handler, producer)
+
+    app.agent(channel, name=name, concurrency=concurrency)(agent)

@@ -1,0 +1,1 @@
+"""Frontline's four services; none imports another (import-linter checks this in `make test`)."""

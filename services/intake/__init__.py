@@ -1,0 +1,1 @@
+"""intake — the front door: validates, deduplicates, identifies, understands and redacts every contact."""

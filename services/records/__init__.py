@@ -1,0 +1,1 @@
+"""records — the tamper-evident audit trail of every event, timelines and KPIs."""

@@ -1,0 +1,8 @@
+"""`python -m services.records` runs the records service until SIGTERM."""
+
+from frontline.plumbing.service import serve
+from frontline.plumbing.settings import get_settings
+from services.records.app import DEFAULT_PORT, create
+
+settings = get_settings()
+serve(create(settings), settings, default_port=DEFAULT_PORT)

@@ -1,0 +1,1 @@
+"""routing — skill-based routing of contacts to agents."""

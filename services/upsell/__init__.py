@@ -1,0 +1,1 @@
+"""upsell — soft-sales suggestions where, and only where, they fit."""

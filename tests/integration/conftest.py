@@ -1,0 +1,88 @@
+"""Integration tests run against the real local Kafka broker and FerretDB (or the servers that
+KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL name). They are started once per test session if not running."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from frontline.plumbing import mongo
+from frontline.plumbing.kafka import EventProducer, ensure_topics
+from frontline.plumbing.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in item.nodeid:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def infra() -> None:
+    """The real servers are up and answering (idempotent: running ones are reused)."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "deploy/local/infra.py"), "up"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"could not start the local servers: {done.stderr.strip() or done.stdout.strip()}")
+
+
+@pytest.fixture(scope="session")
+def test_database() -> str:
+    return f"frontline_test_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def settings(infra: None, test_database: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(environment="test", mongodb_database=test_database, data_dir=tmp_path_factory.mktemp("services"))
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="session")
+async def mongo_client(settings: Settings) -> AsyncIterator[AsyncMongoClient]:
+    client = mongo.connect(settings, app_name="frontline-tests")
+    yield client
+    await client.drop_database(settings.mongodb_database)
+    await client.close()
+
+
+@pytest.fixture(scope="session")
+def db(mongo_client: AsyncMongoClient, settings: Settings) -> AsyncDatabase:
+    return mongo_client[settings.mongodb_database]
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="session")
+async def producer(settings: Settings) -> AsyncIterator[EventProducer]:
+    await ensure_topics(settings)
+    events = EventProducer(settings, client_id="frontline-tests")
+    await events.start()
+    yield events
+    await events.stop()
+
+
+def service_environment(settings: Settings, port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "FRONTLINE_ENVIRONMENT": "test",
+        "FRONTLINE_HTTP_PORT": str(port),
+        "FRONTLINE_MONGODB_DATABASE": settings.mongodb_database,
+        "FRONTLINE_DATA_DIR": str(settings.data_dir),
+        "FRONTLINE_SHUTDOWN_GRACE_SECONDS": "10",
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "MONGODB_URL": settings.mongodb_url,
+    }

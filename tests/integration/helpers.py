@@ -1,0 +1,115 @@
+"""Waiting on real things without sleeping blindly: each wait polls a condition with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def eventually(condition: Callable[[], Awaitable[bool]], *, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {within:.0f}s")
+        await asyncio.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningService:
+    name: str
+    process: asyncio.subprocess.Process
+    url: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    async def stop_gracefully(self) -> None:
+        """SIGTERM, then the drain: streams stopped, connections closed, and the process gone.
+        uvicorn re-raises the signal once drained, so the exit status is -SIGTERM, not 0."""
+        self.process.send_signal(signal.SIGTERM)
+        status = await asyncio.wait_for(self.process.wait(), 30)
+        assert status in (0, -signal.SIGTERM), f"{self.name} exited with {status}:\n{self.output()}"
+        assert "service stopped" in self.output()
+        assert "Application shutdown complete." in self.output()
+
+
+@asynccontextmanager
+async def running_service(name: str, env: dict[str, str], port: int, logs: Path) -> AsyncIterator[RunningService]:
+    """`python -m services.<name>` as a real process, ready (its /readyz says 200) before the body runs."""
+    log = logs / f"{name}.log"
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", f"services.{name}", cwd=ROOT, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
+        )
+    service = RunningService(name, process, f"http://127.0.0.1:{port}", log)
+    try:
+        async with httpx.AsyncClient(base_url=service.url, timeout=2) as http:
+
+            async def ready() -> bool:
+                if process.returncode is not None:
+                    raise AssertionError(f"{name} exited with {process.returncode}:\n{service.output()}")
+                try:
+                    return (await http.get("/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(ready, within=60, what=f"{name} becoming ready")
+        yield service
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await asyncio.wait_for(process.wait(), 10)
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    """Where each partition of `topic` ends now: read from here to see only what comes next."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        [description] = await admin.describe_topics([topic])
+        partitions = [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
+        assert partitions, f"topic {topic} has no partitions: {description}"
+        return await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def read_from(bootstrap: str, start: dict[TopicPartition, int], *, count: int, within: float = 20) -> list[bytes]:
+    """The next `count` values after the given offsets (no consumer group, nothing committed)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        consumer.assign(list(start))
+        for partition, offset in start.items():
+            consumer.seek(partition, offset)
+        deadline = time.monotonic() + within
+        while len(values) < count and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            values += [record.value for records in batches.values() for record in records]
+    finally:
+        await consumer.stop()
+    return values

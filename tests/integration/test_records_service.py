@@ -1,0 +1,37 @@
+"""An event sent through the real broker into the real records service lands, once, in the real
+MongoDB-wire server; the service shuts down cleanly on SIGTERM."""
+
+import json
+
+from frontline.contracts import dlq_topic
+from tests.integration.conftest import service_environment
+from tests.integration.helpers import end_offsets, eventually, free_port, read_from, running_service
+from tests.unit.factories import contact_received
+
+DLQ = dlq_topic("frontline.contacts.received")
+
+
+async def test_an_event_is_stored_once_even_when_delivered_twice(settings, producer, db, tmp_path):
+    port = free_port()
+    async with running_service("records", service_environment(settings, port), port, tmp_path) as service:
+        event = contact_received(contact_id=f"c-{port}")
+        dlq_start = await end_offsets(settings.kafka_bootstrap_servers, DLQ)
+        await producer.publish(event)
+        await producer.publish(event)
+        await producer.send_raw(
+            "frontline.contacts.received", b'{"type": "contact.received", "broken": true}', key=b"acme"
+        )
+
+        async def stored() -> bool:
+            return await db.records.count_documents({"contact_id": event.contact_id}) >= 1
+
+        await eventually(stored, within=60, what="the event reaching MongoDB")
+        letters = [json.loads(v) for v in await read_from(settings.kafka_bootstrap_servers, dlq_start, count=1)]
+        assert letters, "the broken message was not dead-lettered"
+        assert "tenant: Field required" in letters[0]["reason"]
+        assert await db.records.count_documents({"contact_id": event.contact_id}) == 1
+        record = await db.records.find_one({"_id": str(event.id)})
+        assert record["type"] == "contact.received"
+        assert record["event"]["data"]["concern"]["code"] == "billing"
+
+        await service.stop_gracefully()
