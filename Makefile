@@ -21,8 +21,8 @@ infra-down:  ## stop the local servers
 infra-status:  ## show whether the local servers run, where, and their logs
 	$(PYTHON) deploy/local/infra.py status
 
-lint: install  ## ruff, formatting, service boundaries (import-linter) and event-schema drift
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports && $(BIN)/python -m frontline.contracts.schemas --check
+lint: install  ## ruff, formatting, mypy --strict, service boundaries (import-linter) and event-schema drift
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports && $(BIN)/python -m frontline.contracts.schemas --check
 
 schemas: install  ## regenerate docs/events/ (JSON Schema + AsyncAPI) from the event models
 	$(BIN)/python -m frontline.contracts.schemas

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCAL = ROOT / ".local"
+LOCAL = Path(os.environ.get("FRONTLINE_LOCAL_DIR", ROOT / ".local")).resolve()
 LOGS = LOCAL / "logs"
 RUN = LOCAL / "run"
 HERE = Path(__file__).resolve().parent
@@ -74,7 +74,6 @@ def install() -> None:
 
 
 def up() -> None:
-    install()
     for server in (KAFKA, FERRETDB):
         if os.environ.get(server.external_env):
             print(
@@ -87,6 +86,7 @@ def up() -> None:
             print(f"{server.name}: already running (pid {pid}) on 127.0.0.1:{server.port}")
             continue
         ensure_port_free(server)
+        INSTALLERS[server.name]()
         pid = STARTERS[server.name]()
         server.pidfile.write_text(str(pid))
         wait_ready(server, pid)
@@ -189,12 +189,12 @@ def wait_exit(pid: int, seconds: float) -> bool:
     return False
 
 
-def require_tool(tool: str, purpose: str) -> str:
+def require_tool(tool: str, purpose: str, server: Server) -> str:
     path = shutil.which(tool)
     if not path:
         raise InfraError(
-            f"{tool} is not installed; install it ({purpose}) or set the "
-            f"environment variable that points at an existing server."
+            f"{tool} is not installed; install it ({purpose}), or set "
+            f"{server.external_env} to use a {server.name} server you already run."
         )
     return path
 
@@ -219,8 +219,8 @@ def install_kafka() -> None:
     stamp = KAFKA_LIBS / f".kafka-{KAFKA_VERSION}"
     if stamp.exists():
         return
-    require_tool("java", "Java 17 or newer runs the Kafka broker")
-    mvn = require_tool("mvn", "Maven fetches the Kafka jars from Maven Central")
+    require_tool("java", "Java 17 or newer runs the Kafka broker", KAFKA)
+    mvn = require_tool("mvn", "Maven fetches the Kafka jars from Maven Central", KAFKA)
     if KAFKA_LIBS.exists():
         shutil.rmtree(KAFKA_LIBS)
     run_step([mvn, "-q", "-B", "dependency:copy-dependencies"], HERE / "kafka", f"kafka-{KAFKA_VERSION}")
@@ -228,7 +228,7 @@ def install_kafka() -> None:
 
 
 def start_kafka() -> int:
-    java = require_tool("java", "Java 17 or newer runs the Kafka broker")
+    java = require_tool("java", "Java 17 or newer runs the Kafka broker", KAFKA)
     data = KAFKA_HOME / "data"
     config = KAFKA_HOME / "server.properties"
     config.write_text(
@@ -307,7 +307,7 @@ FERRETDB_BIN = FERRETDB_HOME / "bin" / f"ferretdb-{FERRETDB_VERSION}"
 def install_ferretdb() -> None:
     if FERRETDB_BIN.exists():
         return
-    go = require_tool("go", "Go builds FerretDB from the Go module proxy")
+    go = require_tool("go", "Go builds FerretDB from the Go module proxy", FERRETDB)
     FERRETDB_BIN.parent.mkdir(parents=True, exist_ok=True)
     run_step([go, "build", "-o", str(FERRETDB_BIN), "."], HERE / "ferretdb", f"ferretdb-{FERRETDB_VERSION}")
 

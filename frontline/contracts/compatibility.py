@@ -43,14 +43,15 @@ def _compare_objects(old: Schema, new: Schema, old_root: Schema, new_root: Schem
 
 def _resolve(schema: Schema, root: Schema) -> Schema:
     while "$ref" in schema:
-        schema = root.get("$defs", {})[schema["$ref"].rsplit("/", 1)[-1]]
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
     return schema
 
 
 def _kinds(schema: Schema, root: Schema) -> set[str]:
     schema = _resolve(schema, root)
     if "anyOf" in schema or "oneOf" in schema:
-        return set().union(*(_kinds(branch, root) for branch in schema.get("anyOf", schema.get("oneOf"))))
+        branches: list[Schema] = schema.get("anyOf") or schema["oneOf"]
+        return set().union(*(_kinds(branch, root) for branch in branches))
     if "type" in schema:
         declared = schema["type"]
         return set(declared) if isinstance(declared, list) else {declared}
@@ -62,7 +63,8 @@ def _kinds(schema: Schema, root: Schema) -> set[str]:
 
 def _branches(schema: Schema, root: Schema) -> list[Schema]:
     schema = _resolve(schema, root)
-    return [_resolve(b, root) for b in schema.get("anyOf", schema.get("oneOf", [schema]))]
+    branches: list[Schema] = schema.get("anyOf") or schema.get("oneOf") or [schema]
+    return [_resolve(branch, root) for branch in branches]
 
 
 def _object_branch(schema: Schema, root: Schema) -> Schema | None:

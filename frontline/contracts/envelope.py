@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import UTC, datetime
 from typing import Annotated, ClassVar, Self, TypeVar
 from uuid import UUID, uuid4
@@ -70,7 +71,13 @@ class Event(BaseModel):
         )
 
     def caused(
-        self, follow_up: type[E], *, data: EventData, source: str, occurred_at: datetime, contact_id: str | None = None
+        self,
+        follow_up: builtins.type[E],
+        *,
+        data: EventData,
+        source: str,
+        occurred_at: datetime,
+        contact_id: str | None = None,
     ) -> E:
         """An event caused by this one: same tenant and correlation, causation pointing here."""
         return follow_up(

@@ -3,13 +3,14 @@ topic creation, and a readiness probe. Built on aiokafka."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -65,8 +66,22 @@ async def ensure_topics(settings: Settings, names: Iterable[str] | None = None) 
                 )
             except TopicAlreadyExistsError:
                 log.info("topics created concurrently by another process", topics=missing)
+            await _until_described(admin, missing)
     finally:
         await admin.close()
+
+
+async def _until_described(admin: AIOKafkaAdminClient, names: list[str], seconds: float = 15) -> None:
+    """A created topic takes a moment to reach every broker's metadata; return once it has."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        described = await admin.describe_topics(names)
+        pending = [d["topic"] for d in described if d["error_code"] != 0 or not d["partitions"]]
+        if not pending:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"topics {pending} still unknown to the broker {seconds:.0f}s after creation")
+        await asyncio.sleep(0.1)
 
 
 def dead_letter(
@@ -217,6 +232,3 @@ class EventConsumer:
             await self._consumer.commit({partition: records[-1].offset + 1})
             handled += len(records)
         return handled
-
-    def assignment(self) -> set[TopicPartition]:
-        return self._consumer.assignment()

@@ -3,12 +3,19 @@ single-document writes, unique indexes, plain queries and aggregation without $l
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from frontline.plumbing.settings import Settings
 
+Document = dict[str, Any]
+Client = AsyncMongoClient[Document]
+Database = AsyncDatabase[Document]
 
-def connect(settings: Settings, *, app_name: str) -> AsyncMongoClient:
+
+def connect(settings: Settings, *, app_name: str) -> Client:
     """A client that fails fast (5 s) when the server is away, instead of hanging a request."""
     return AsyncMongoClient(
         settings.mongodb_url,
@@ -21,5 +28,5 @@ def connect(settings: Settings, *, app_name: str) -> AsyncMongoClient:
     )
 
 
-async def ping(client: AsyncMongoClient) -> None:
+async def ping(client: Client) -> None:
     await client.admin.command("ping")

@@ -10,15 +10,13 @@ import faust
 import uvicorn
 from fastapi import APIRouter, FastAPI
 from faust.contrib.asgi import faust_app_running
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
 
-from frontline.plumbing import mongo
 from frontline.plumbing.auth import CurrentPrincipal, KeyRing
 from frontline.plumbing.health import Check, health_router
 from frontline.plumbing.kafka import EventProducer, ensure_topics
 from frontline.plumbing.logging import configure_logging, get_logger
 from frontline.plumbing.metrics import record_http_metrics
+from frontline.plumbing.mongo import Client, Database, connect, ping
 from frontline.plumbing.settings import Settings
 from frontline.plumbing.streams import create_faust_app
 
@@ -37,8 +35,8 @@ class Runtime:
     settings: Settings
     streams: faust.App
     producer: EventProducer
-    mongo: AsyncMongoClient
-    db: AsyncDatabase = field(init=False)
+    mongo: Client
+    db: Database = field(init=False)
 
     def __post_init__(self) -> None:
         self.db = self.mongo[self.settings.mongodb_database]
@@ -47,7 +45,7 @@ class Runtime:
         return {"kafka": self.producer.ready, "mongodb": self.mongo_ready, "streams": self.streams_running}
 
     async def mongo_ready(self) -> None:
-        await mongo.ping(self.mongo)
+        await ping(self.mongo)
 
     def running_streams(self) -> AbstractAsyncContextManager[object]:
         """faust runs only when the service declared stream agents (it cannot subscribe to nothing)."""
@@ -85,7 +83,7 @@ def create_service(
             settings=settings,
             producer=producer,
             streams=create_faust_app(settings, service=service),
-            mongo=mongo.connect(settings, app_name=f"frontline-{service}"),
+            mongo=connect(settings, app_name=f"frontline-{service}"),
         )
         api.state.runtime = runtime
         try:

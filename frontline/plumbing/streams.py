@@ -45,7 +45,7 @@ def consume(
     """
     channel = app.topic(*topics, value_serializer="raw", key_serializer="raw")
 
-    async def agent(stream: faust.StreamT) -> None:
+    async def agent(stream: faust.StreamT[bytes]) -> None:
         async for message in stream.events():
             await process(message.message, handler, producer)
 

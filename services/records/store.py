@@ -3,14 +3,14 @@
 from datetime import UTC, datetime
 
 from pymongo import ASCENDING
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from frontline.contracts import Event
+from frontline.plumbing.mongo import Database
 
 
 class RecordStore:
-    def __init__(self, db: AsyncDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self._records = db["records"]
 
     async def ensure_indexes(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import sys
@@ -15,6 +16,8 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
+from frontline.plumbing.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,3 +116,17 @@ async def read_from(bootstrap: str, start: dict[TopicPartition, int], *, count: 
     finally:
         await consumer.stop()
     return values
+
+
+def service_environment(settings: Settings, port: int) -> dict[str, str]:
+    """The environment of a service process under test: its own port, the test database, real servers."""
+    return {
+        **os.environ,
+        "FRONTLINE_ENVIRONMENT": "test",
+        "FRONTLINE_HTTP_PORT": str(port),
+        "FRONTLINE_MONGODB_DATABASE": settings.mongodb_database,
+        "FRONTLINE_DATA_DIR": str(settings.data_dir),
+        "FRONTLINE_SHUTDOWN_GRACE_SECONDS": "10",
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "MONGODB_URL": settings.mongodb_url,
+    }

@@ -4,8 +4,14 @@ MongoDB-wire server; the service shuts down cleanly on SIGTERM."""
 import json
 
 from frontline.contracts import dlq_topic
-from tests.integration.conftest import service_environment
-from tests.integration.helpers import end_offsets, eventually, free_port, read_from, running_service
+from tests.integration.helpers import (
+    end_offsets,
+    eventually,
+    free_port,
+    read_from,
+    running_service,
+    service_environment,
+)
 from tests.unit.factories import contact_received
 
 DLQ = dlq_topic("frontline.contacts.received")

@@ -4,8 +4,7 @@ metrics, and a clean exit on SIGTERM."""
 import httpx
 import pytest
 
-from tests.integration.conftest import service_environment
-from tests.integration.helpers import free_port, running_service
+from tests.integration.helpers import free_port, running_service, service_environment
 
 
 @pytest.mark.parametrize("name", ["intake", "routing", "upsell", "records"])

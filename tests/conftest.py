@@ -1,9 +1,9 @@
-"""Integration tests run against the real local Kafka broker and FerretDB (or the servers that
-KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL name). They are started once per test session if not running."""
+"""Integration and end-to-end tests run against the real local Kafka broker and FerretDB (or the servers
+that KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL name), started once per test session if not running.
+Unit tests use none of these fixtures and need no server."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -19,13 +19,12 @@ from frontline.plumbing import mongo
 from frontline.plumbing.kafka import EventProducer, ensure_topics
 from frontline.plumbing.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "integration" in item.nodeid:
+        if item.nodeid.startswith(("tests/integration/", "tests/e2e/")):
             item.add_marker(pytest.mark.integration)
 
 
@@ -73,16 +72,3 @@ async def producer(settings: Settings) -> AsyncIterator[EventProducer]:
     await events.start()
     yield events
     await events.stop()
-
-
-def service_environment(settings: Settings, port: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "FRONTLINE_ENVIRONMENT": "test",
-        "FRONTLINE_HTTP_PORT": str(port),
-        "FRONTLINE_MONGODB_DATABASE": settings.mongodb_database,
-        "FRONTLINE_DATA_DIR": str(settings.data_dir),
-        "FRONTLINE_SHUTDOWN_GRACE_SECONDS": "10",
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "MONGODB_URL": settings.mongodb_url,
-    }
