@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from frontline.contracts.envelope import Event, EventData
 
@@ -109,6 +109,7 @@ class ContactReceivedData(EventData):
     sentiment: Sentiment
     escalate: bool = False
     repeat_contact: bool = Field(default=False, description="Same customer, same concern within 7 days.")
+    arrived_at: AwareDatetime | None = Field(default=None, description="When the customer made contact.")
     attributes: dict[ShortText, ShortText] = Field(default_factory=dict)
 
 

@@ -1,0 +1,82 @@
+"""From a submitted contact and its customer to what routing and upsell need: `contact.received` data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from frontline.contracts.contacts import ContactReceivedData, ContactSubmittedData
+from services.intake.domain.customers import CustomerProfile
+from services.intake.domain.language import LanguageDetector, guess_language
+from services.intake.domain.redaction import redact
+from services.intake.domain.taxonomy import Classifier
+from services.intake.domain.triage import is_urgent, priority_of, sentiment_of
+
+REPEAT_WINDOW = timedelta(days=7)
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+class ContactInFuture(ValueError):
+    """A contact dated later than now (beyond clock skew)."""
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What intake needs to know besides the submission itself."""
+
+    customer: CustomerProfile
+    new_customer: bool
+    recent_concerns: frozenset[str]  # concerns of this customer's contacts in the last 7 days
+    region: str
+
+
+def check_arrival(arrived_at: datetime, now: datetime) -> None:
+    if arrived_at > now + FUTURE_TOLERANCE:
+        raise ContactInFuture(f"occurred_at {arrived_at.isoformat()} is in the future")
+
+
+def understand(
+    submission: ContactSubmittedData,
+    context: Understanding,
+    *,
+    classifier: Classifier,
+    detector: LanguageDetector,
+    arrived_at: datetime,
+) -> ContactReceivedData:
+    """Classify on the original text, then keep only its redacted form."""
+    subject = redact(submission.subject or "", region=context.region)
+    text = redact(submission.text, region=context.region)
+    classification = classifier.classify(subject=submission.subject, text=submission.text)
+    language = guess_language(
+        f"{submission.subject or ''} {submission.text}",
+        detector=detector,
+        hint=submission.language_hint,
+        preferred=context.customer.preferred_language,
+    )
+    sentiment = sentiment_of(submission.subject, submission.text)
+    repeat = classification.guess.code in context.recent_concerns
+    priority = priority_of(
+        tier=context.customer.tier,
+        channel=submission.channel,
+        repeat=repeat,
+        urgent=is_urgent(submission.subject, submission.text),
+        angry=sentiment.angry,
+    )
+    return ContactReceivedData(
+        channel=submission.channel,
+        external_id=submission.external_id,
+        customer=context.customer.snapshot(new=context.new_customer),
+        subject=subject.text if submission.subject is not None else None,
+        text=text.text,
+        redactions=sorted(set(subject.kinds) | set(text.kinds)),
+        language=language,
+        concern=classification.guess,
+        required_skills=classification.skills,
+        priority=priority.value,
+        priority_reasons=priority.reasons,
+        sentiment=sentiment,
+        escalate=sentiment.angry or (repeat and classification.guess.code == "complaint"),
+        repeat_contact=repeat,
+        attributes=submission.attributes,
+        arrived_at=arrived_at,
+    )

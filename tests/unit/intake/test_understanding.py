@@ -1,0 +1,153 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from frontline.contracts.contacts import Channel, ContactSubmittedData
+from services.intake.domain.customers import CustomerProfile
+from services.intake.domain.language import guess_language
+from services.intake.domain.taxonomy import Classifier, Taxonomy
+from services.intake.domain.triage import priority_of, sentiment_of
+from services.intake.domain.understanding import ContactInFuture, Understanding, check_arrival, understand
+from services.intake.taxonomy import default_taxonomy
+
+NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
+
+
+class FixedDetector:
+    def __init__(self, answer: tuple[str, float] | None) -> None:
+        self.answer = answer
+
+    def detect(self, text: str) -> tuple[str, float] | None:
+        return self.answer
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier(default_taxonomy())
+
+
+def profile(**fields: object) -> CustomerProfile:
+    return CustomerProfile.model_validate(
+        {"customer_id": "cust-1", "tenant": "acme", "created_at": NOW, "updated_at": NOW} | fields
+    )
+
+
+def submission(text: str, subject: str | None = None, channel: str = "email", **fields: object):
+    return ContactSubmittedData.model_validate(
+        {"channel": channel, "customer": {"email": "a@b.nl"}, "text": text, "subject": subject} | fields
+    )
+
+
+def context(recent: frozenset[str] = frozenset(), **customer: object) -> Understanding:
+    return Understanding(customer=profile(**customer), new_customer=False, recent_concerns=recent, region="NL")
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "concern"),
+    [
+        ("Invoice", "You charged me twice this month", "billing"),
+        (None, "Mijn factuur klopt niet, er is twee keer afgeschreven", "billing"),
+        (None, "Das Internet funktioniert seit gestern nicht, der Router blinkt rot", "technical_support"),
+        (None, "Tilaukseni ei ole vielä saapunut, missä paketti on?", "orders_delivery"),
+        (None, "Jag vill returnera tröjan, fel storlek", "returns_refunds"),
+        (None, "J'ai oublié mon mot de passe et mon compte est bloqué", "account_access"),
+        (None, "Quiero dar de baja mi contrato", "cancellation"),
+        (None, "I want to file a formal complaint, this is unacceptable", "complaint"),
+        (None, "Ik heb interesse in een sneller abonnement, wat kost dat?", "sales_inquiry"),
+        (None, "Hello", "general"),
+    ],
+)
+def test_the_concern_is_classified_in_many_languages(classifier, subject, text, concern):
+    assert classifier.classify(subject=subject, text=text).guess.code == concern
+
+
+def test_classification_names_the_skills_and_shows_its_scores(classifier):
+    result = classifier.classify(subject="Stromrechnung", text="Die Abbuchung war doppelt")
+    assert result.skills[0].skill == "billing"
+    assert result.scores["billing"] >= 3
+    assert 0 < result.guess.confidence <= 1
+
+
+def test_a_taxonomy_refuses_duplicate_codes_and_an_unknown_fallback():
+    concern = {"code": "billing", "label": "Billing", "skills": [{"skill": "billing"}]}
+    with pytest.raises(ValueError, match="repeated: billing"):
+        Taxonomy.model_validate({"fallback": "billing", "concerns": [concern, concern]})
+    with pytest.raises(ValueError, match="fallback 'general' is not one of the concerns"):
+        Taxonomy.model_validate({"concerns": [concern]})
+
+
+def test_short_text_falls_back_to_the_hint_then_the_profile_then_the_default():
+    detector = FixedDetector(("en", 0.99))
+    assert guess_language("hoi", detector=detector, hint="nl", preferred="de").method == "hint"
+    guess = guess_language("hoi", detector=detector, hint=None, preferred="de")
+    assert (guess.code, guess.method) == ("de", "customer_profile")
+    assert guess_language("ok", detector=detector, hint=None, preferred=None).method == "default"
+
+
+def test_a_confident_detection_wins_over_the_profile():
+    guess = guess_language("Mijn factuur klopt niet", detector=FixedDetector(("nl", 0.94)), hint=None, preferred="en")
+    assert (guess.code, guess.confidence, guess.method) == ("nl", 0.94, "detected")
+
+
+@pytest.mark.parametrize(
+    ("text", "angry"),
+    [
+        ("This is UNACCEPTABLE and RIDICULOUS", True),
+        ("Ik ben woedend, dit is schandalig", True),
+        ("Das ist eine Frechheit!!", True),
+        ("Thank you, great service", False),
+        ("My invoice is wrong", False),
+    ],
+)
+def test_anger_needs_anger_words_with_force(text, angry):
+    assert sentiment_of(None, text).angry is angry
+
+
+def test_priority_adds_up_named_reasons():
+    priority = priority_of(tier="gold", channel=Channel.VOICE, urgent=True, repeat=True, angry=False)
+    assert priority.value == 30 + 15 + 15 + 15 + 10
+    assert priority.reasons == [
+        "base +30",
+        "tier gold +15",
+        "channel voice +15",
+        "urgent wording +15",
+        "repeat contact within 7 days +10",
+    ]
+    low = priority_of(tier="standard", channel=Channel.POSTAL_MAIL, urgent=False, repeat=False, angry=False)
+    assert low.value == 20
+
+
+def test_understanding_redacts_classifies_and_detects_repeat(classifier):
+    data = understand(
+        submission("Charged twice on card 4111 1111 1111 1111, call me on 06 12345678", subject="Invoice"),
+        context(recent=frozenset({"billing"}), tier="gold", preferred_language="nl"),
+        classifier=classifier,
+        detector=FixedDetector(("en", 0.9)),
+        arrived_at=NOW,
+    )
+    assert "4111" not in data.text
+    assert data.text == "Charged twice on card [CARD], call me on [PHONE]"
+    assert data.redactions == ["card", "phone"]
+    assert data.concern.code == "billing"
+    assert data.repeat_contact
+    assert "repeat contact within 7 days +10" in data.priority_reasons
+    assert data.customer.tier == "gold"
+    assert data.arrived_at == NOW
+
+
+def test_an_angry_repeat_complaint_is_escalated(classifier):
+    data = understand(
+        submission("Second complaint: UNACCEPTABLE, RIDICULOUS service"),
+        context(recent=frozenset({"complaint"})),
+        classifier=classifier,
+        detector=FixedDetector(None),
+        arrived_at=NOW,
+    )
+    assert data.sentiment.angry
+    assert data.escalate
+
+
+def test_contacts_from_the_future_are_refused_but_clock_skew_is_tolerated():
+    check_arrival(NOW + timedelta(minutes=4), NOW)
+    with pytest.raises(ContactInFuture, match="in the future"):
+        check_arrival(NOW + timedelta(hours=1), NOW)
