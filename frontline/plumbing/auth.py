@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -110,7 +110,7 @@ def authenticated(
 CurrentPrincipal = Annotated[Principal, Depends(authenticated)]
 
 
-def requires(*roles: Role) -> object:
+def requires(*roles: Role) -> Any:
     """A dependency that lets only the given roles through (403 for the others)."""
 
     def check(principal: CurrentPrincipal) -> Principal:

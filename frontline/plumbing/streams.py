@@ -30,6 +30,9 @@ def create_faust_app(settings: Settings, *, service: str) -> faust.App:
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         autodiscover=False,
+        # a crashed worker's partitions move to the others after 15 s, not faust's default 60 s
+        broker_session_timeout=15.0,
+        broker_heartbeat_interval=3.0,
     )
     setup_prometheus_sensors(app, registry=REGISTRY, name_prefix=f"faust_{service}")
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -80,8 +82,12 @@ async def running_service(name: str, env: dict[str, str], port: int, logs: Path)
         yield service
     finally:
         if process.returncode is None:
-            process.kill()
-            await asyncio.wait_for(process.wait(), 10)
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
@@ -130,3 +136,27 @@ def service_environment(settings: Settings, port: int) -> dict[str, str]:
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "MONGODB_URL": settings.mongodb_url,
     }
+
+
+async def read_until(
+    bootstrap: str, start: dict[TopicPartition, int], last: Callable[[dict[str, Any]], bool], *, within: float = 30
+) -> list[dict[str, Any]]:
+    """Every JSON value after the given offsets, up to and including the first for which `last` is true."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    values: list[dict[str, Any]] = []
+    try:
+        consumer.assign(list(start))
+        for partition, offset in start.items():
+            consumer.seek(partition, offset)
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                for record in records:
+                    values.append(json.loads(record.value))
+                    if last(values[-1]):
+                        return values
+        raise AssertionError(f"the awaited message did not arrive within {within:.0f}s; saw {len(values)}")
+    finally:
+        await consumer.stop()

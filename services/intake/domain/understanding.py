@@ -32,7 +32,7 @@ class Understanding:
 
 def check_arrival(arrived_at: datetime, now: datetime) -> None:
     if arrived_at > now + FUTURE_TOLERANCE:
-        raise ContactInFuture(f"occurred_at {arrived_at.isoformat()} is in the future")
+        raise ContactInFuture(f"{arrived_at.isoformat()} is in the future")
 
 
 def understand(

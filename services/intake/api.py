@@ -1,0 +1,207 @@
+"""Intake's REST door and its customer and taxonomy resources; thin: translate, call, translate back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Body, Header, HTTPException, Query, Response, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from frontline.contracts.contacts import ContactReceivedData, ContactSubmittedData
+from frontline.plumbing.auth import CurrentPrincipal, Principal, Role, requires
+from services.intake.domain.customers import CustomerProfile, ProfileUpdate
+from services.intake.domain.identity import InvalidIdentifier, normalise_email, normalise_phone
+from services.intake.domain.taxonomy import Taxonomy
+from services.intake.domain.understanding import ContactInFuture
+from services.intake.intake import Accepted, Submission
+from services.intake.store import ReferenceTaken
+from services.intake.taxonomy import default_taxonomy
+
+if TYPE_CHECKING:
+    from services.intake.app import Components
+
+MAX_BATCH = 500
+Source = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+Writers = requires(Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.SYSTEM)
+Managers = requires(Role.SUPERVISOR, Role.ADMIN, Role.SYSTEM)
+
+
+class ContactIn(ContactSubmittedData):
+    """A contact as another system or an agent submits it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: Source | None = Field(default=None, description="The submitting system; defaults to the API key's name.")
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="When the customer made contact; now if left out."
+    )
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contacts: list[ContactIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ContactOut(BaseModel):
+    contact_id: str
+    duplicate: bool = Field(description="True when this contact had been submitted before.")
+    event_id: str
+    received_at: datetime
+    contact: ContactReceivedData
+
+
+class BatchOut(BaseModel):
+    contacts: list[ContactOut]
+
+
+def router(parts: Components) -> APIRouter:
+    api = APIRouter(prefix="/v1", tags=["intake"])
+
+    @api.post(
+        "/contacts",
+        status_code=201,
+        response_model=ContactOut,
+        dependencies=[Writers],
+        summary="Submit one contact; the same Idempotency-Key or (source, external_id) yields the same contact",
+    )
+    async def submit(
+        response: Response,
+        principal: CurrentPrincipal,
+        contact: Annotated[ContactIn, Body()],
+        idempotency_key: IdempotencyKey = None,
+    ) -> ContactOut:
+        accepted = await _accept(parts, principal, contact, idempotency_key, field_prefix=("body",))
+        if accepted.duplicate:
+            response.status_code = status.HTTP_200_OK
+        return _out(accepted)
+
+    @api.post(
+        "/contacts:batch",
+        response_model=BatchOut,
+        dependencies=[Writers],
+        summary=f"Submit up to {MAX_BATCH} contacts; the whole batch is validated before any is accepted",
+    )
+    async def submit_batch(principal: CurrentPrincipal, batch: BatchIn) -> BatchOut:
+        results = []
+        for index, contact in enumerate(batch.contacts):
+            accepted = await _accept(parts, principal, contact, None, field_prefix=("body", "contacts", index))
+            results.append(_out(accepted))
+        return BatchOut(contacts=results)
+
+    @api.get("/contacts/{contact_id}", response_model=ContactOut, dependencies=[Writers])
+    async def get_contact(principal: CurrentPrincipal, contact_id: str) -> ContactOut:
+        stored = await parts.store.contact(principal.tenant, contact_id)
+        if stored is None:
+            raise HTTPException(404, f"no contact {contact_id}")
+        return _out(Accepted(stored.event, duplicate=True))
+
+    @api.get(
+        "/customers",
+        response_model=CustomerProfile,
+        dependencies=[Writers],
+        summary="Find a customer by exactly one of reference, email or phone",
+    )
+    async def find_customer(
+        principal: CurrentPrincipal,
+        reference: str | None = Query(None),
+        email: str | None = Query(None),
+        phone: str | None = Query(None),
+    ) -> CustomerProfile:
+        key = _lookup_key(parts.settings.default_region, reference=reference, email=email, phone=phone)
+        found = await parts.store.customer_by_key(principal.tenant, key)
+        if found is None:
+            raise HTTPException(404, "no customer with that identifier")
+        return found
+
+    @api.get("/customers/{customer_id}", response_model=CustomerProfile, dependencies=[Writers])
+    async def get_customer(principal: CurrentPrincipal, customer_id: str) -> CustomerProfile:
+        found = await parts.store.customer(principal.tenant, customer_id)
+        if found is None:
+            raise HTTPException(404, f"no customer {customer_id}")
+        return found
+
+    @api.patch("/customers/{customer_id}", response_model=CustomerProfile, dependencies=[Managers])
+    async def update_customer(principal: CurrentPrincipal, customer_id: str, update: ProfileUpdate) -> CustomerProfile:
+        try:
+            found = await parts.store.update_customer(principal.tenant, customer_id, update, now=datetime.now(UTC))
+        except ReferenceTaken as taken:
+            raise HTTPException(409, str(taken)) from None
+        if found is None:
+            raise HTTPException(404, f"no customer {customer_id}")
+        return found
+
+    @api.get("/taxonomy", response_model=Taxonomy, dependencies=[Writers])
+    async def get_taxonomy(principal: CurrentPrincipal) -> Taxonomy:
+        return await parts.store.taxonomy(principal.tenant) or default_taxonomy()
+
+    @api.put(
+        "/taxonomy",
+        response_model=Taxonomy,
+        dependencies=[requires(Role.ADMIN)],
+        summary="Replace the tenant's concern taxonomy (its version must grow)",
+    )
+    async def put_taxonomy(principal: CurrentPrincipal, taxonomy: Taxonomy) -> Taxonomy:
+        current = await parts.store.taxonomy(principal.tenant) or default_taxonomy()
+        if taxonomy.version <= current.version:
+            raise HTTPException(409, f"version must be greater than the current {current.version}")
+        await parts.store.save_taxonomy(principal.tenant, taxonomy)
+        parts.taxonomies.forget(principal.tenant)
+        return taxonomy
+
+    return api
+
+
+async def _accept(
+    parts: Components,
+    principal: Principal,
+    contact: ContactIn,
+    idempotency_key: str | None,
+    field_prefix: tuple[str | int, ...],
+) -> Accepted:
+    submission = Submission(
+        tenant=principal.tenant,
+        source=contact.source or principal.name,
+        occurred_at=contact.occurred_at or datetime.now(UTC),
+        idempotency_key=idempotency_key,
+        data=ContactSubmittedData.model_validate(contact.model_dump(exclude={"source", "occurred_at"})),
+    )
+    try:
+        return await parts.intake.accept(submission)
+    except InvalidIdentifier as invalid:
+        raise _unprocessable((*field_prefix, *invalid.field.split(".")), invalid.problem) from None
+    except ContactInFuture as future:
+        raise _unprocessable((*field_prefix, "occurred_at"), str(future)) from None
+
+
+def _unprocessable(location: tuple[str | int, ...], message: str) -> HTTPException:
+    """The same shape FastAPI gives its own validation errors, so clients handle one format."""
+    return HTTPException(422, [{"loc": list(location), "msg": message, "type": "value_error"}])
+
+
+def _lookup_key(region: str, **given: str | None) -> str:
+    named = {kind: value for kind, value in given.items() if value}
+    if len(named) != 1:
+        raise _unprocessable(("query",), "give exactly one of reference, email or phone")
+    [(kind, value)] = named.items()
+    try:
+        if kind == "email":
+            return f"email:{normalise_email(value)}"
+        if kind == "phone":
+            return f"phone:{normalise_phone(value, region=region)}"
+    except InvalidIdentifier as invalid:
+        raise _unprocessable(("query", kind), invalid.problem) from None
+    return f"ref:{value.strip()}"
+
+
+def _out(accepted: Accepted) -> ContactOut:
+    event = accepted.event
+    return ContactOut(
+        contact_id=str(event.contact_id),
+        duplicate=accepted.duplicate,
+        event_id=str(event.id),
+        received_at=event.occurred_at,
+        contact=event.data,
+    )

@@ -1,0 +1,26 @@
+"""Intake's own settings (`FRONTLINE_INTAKE_*`), beside the shared ones."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IntakeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRONTLINE_INTAKE_", extra="ignore", frozen=True)
+
+    default_region: str = Field(
+        default="NL",
+        pattern=r"^[A-Z]{2}$",
+        description="ISO country whose conventions read phone numbers written without a country code.",
+    )
+    republish_after_seconds: float = Field(
+        default=10.0, gt=0, description="A stored contact whose event is not yet published is re-sent after this."
+    )
+    taxonomy_cache_seconds: float = Field(default=30.0, ge=0)
+    inbound_concurrency: int = Field(default=16, ge=1, le=256, description="Contacts in flight per worker.")
+
+
+@lru_cache(maxsize=1)
+def get_intake_settings() -> IntakeSettings:
+    return IntakeSettings()
