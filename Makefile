@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BIN := .venv/bin
 
-.PHONY: help install infra-up infra-down infra-status lint schemas test run eval-intake clean
+.PHONY: help install infra-up infra-down infra-status lint schemas test run eval-intake bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ run: install infra-up  ## the whole suite on this machine, with live progress
 
 eval-intake: install  ## language accuracy and concern macro-F1 on tests/data/intake_eval.tsv
 	$(BIN)/python scripts/eval_intake.py
+
+bench: install infra-up  ## benchmarks against the real local servers; appends to BENCHMARKS.md
+	$(BIN)/python scripts/bench_intake.py
 
 clean:  ## stop the servers and remove everything local (.venv, .local)
 	-$(PYTHON) deploy/local/infra.py down

@@ -96,7 +96,7 @@ def router(parts: Components) -> APIRouter:
         stored = await parts.store.contact(principal.tenant, contact_id)
         if stored is None:
             raise HTTPException(404, f"no contact {contact_id}")
-        return _out(Accepted(stored.event, duplicate=True))
+        return _out(Accepted(stored, duplicate=True))
 
     @api.get(
         "/customers",

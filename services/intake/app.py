@@ -31,7 +31,6 @@ class Components:
 
     async def setup(self, runtime: Runtime) -> None:
         self.store = ContactStore(runtime.db)
-        await self.store.ensure_indexes()
         self.taxonomies = Taxonomies(self.store, cache_seconds=self.settings.taxonomy_cache_seconds)
         self.intake = Intake(
             store=self.store,

@@ -1,9 +1,12 @@
 """The front door's one behaviour, whichever door a contact comes through: accept it exactly once.
 
 Idempotent by construction: the contact id is derived from the idempotency key, or from the
-submitting system and its external id, and stored as the document `_id`. The `contact.received`
-event is stored with the contact and published after; a crash in between is healed by the
-next duplicate delivery or by `republish_pending`, always with the same event id.
+submitting system and its external id, and is the document `_id`. Every step inserts first and
+reads only what exists (a duplicate `_id` says "seen before"), because that is what every
+MongoDB-wire server does fast. The `contact.received` event goes into an outbox before the contact
+is stored and leaves it once published; a crash anywhere in between is healed by
+`republish_pending`, which finishes the contact with the same event id, or drops the outbox entry
+of a duplicate whose contact another delivery stored.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from frontline.contracts.contacts import ContactReceived, ContactReceivedData, C
 from services.intake.domain.identity import normalise
 from services.intake.domain.language import LanguageDetector
 from services.intake.domain.taxonomy import Classifier
-from services.intake.domain.understanding import REPEAT_WINDOW, Understanding, check_arrival, understand
-from services.intake.store import ContactStore, StoredContact
+from services.intake.domain.understanding import Understanding, check_arrival, understand
+from services.intake.store import ContactStore, Pending
 from services.intake.taxonomy import default_taxonomy
 
 _CONTACT_NAMESPACE = UUID("0b6f9a52-63d4-4f0e-9d0e-4e1f6c2b7a31")
@@ -100,48 +103,69 @@ class Intake:
 
         Raises InvalidIdentifier or ContactInFuture for a submission that cannot be accepted."""
         contact_id = submission.contact_id()
-        stored = await self._store.contact(submission.tenant, contact_id)
-        if stored:
-            return await self._replayed(stored)
         now = self._clock()
         check_arrival(submission.occurred_at, now)
+        pending = await self._understood(submission, contact_id, now)
+        if not await self._store.reserve(pending.event, customer_id=pending.customer_id, now=now):
+            return await self._concurrent_duplicate(submission.tenant, contact_id)
+        if not await self._store.add_contact(pending):
+            await self._store.published(contact_id)  # ours was a late duplicate of a finished contact
+            return await self._concurrent_duplicate(submission.tenant, contact_id)
+        await self._publish(pending.event)
+        await self._store.published(contact_id)
+        return Accepted(pending.event, duplicate=False)
+
+    async def republish_pending(self) -> int:
+        """Finishes contacts left in the outbox by a crash: stored (again, idempotently) and published
+        with their original event id. Returns how many."""
+        stale = await self._store.stale_pending(stored_before=self._clock() - self._stale_after)
+        for pending in stale:
+            contact_id = str(pending.event.contact_id)
+            stored = await self._store.add_contact(pending) or await self._store.contact(
+                pending.event.tenant, contact_id
+            )
+            if stored is True or (stored and stored.id == pending.event.id):
+                await self._publish(pending.event)
+            await self._store.published(contact_id)
+        return len(stale)
+
+    async def _is_stored_as(self, pending: Pending) -> bool:
+        """Stores the pending contact if need be; False if another delivery stored it with another event."""
+        if await self._store.add_contact(pending):
+            return True
+        stored = await self._store.contact(pending.event.tenant, str(pending.event.contact_id))
+        return stored is not None and stored.id == pending.event.id
+
+    async def _understood(self, submission: Submission, contact_id: str, now: datetime) -> Pending:
         identity = normalise(submission.data.customer, region=self._region)
         customer, new = await self._store.identify(submission.tenant, identity, now=now)
-        recent = await self._store.recent_concerns(
-            submission.tenant, customer.customer_id, since=submission.occurred_at - REPEAT_WINDOW
+        classifier = await self._taxonomies.classifier(submission.tenant)
+        classification = classifier.classify(subject=submission.data.subject, text=submission.data.text)
+        repeat = await self._store.raised_recently(
+            submission.tenant,
+            customer.customer_id,
+            classification.guess.code,
+            contact_id=contact_id,
+            on=submission.occurred_at.date(),
         )
         data = understand(
             submission.data,
-            Understanding(customer, new, recent, self._region),
-            classifier=await self._taxonomies.classifier(submission.tenant),
+            Understanding(customer, new, repeat, self._region),
+            classification=classification,
             detector=self._detector,
             arrived_at=submission.occurred_at,
         )
-        event = self._received_event(submission, contact_id, data, now)
-        if not await self._store.add_contact(event, customer_id=customer.customer_id, now=now):
-            stored = await self._store.contact(submission.tenant, contact_id)
-            if stored is None:
-                raise LookupError(f"contact {contact_id} neither stored nor found")
-            return await self._replayed(stored)
-        await self._publish(event)
-        await self._store.mark_published(contact_id)
-        return Accepted(event, duplicate=False)
+        return Pending(self._received_event(submission, contact_id, data, now), customer.customer_id, now)
 
-    async def republish_pending(self) -> int:
-        """Publishes events stored but not published (a crash between the two); returns how many."""
-        pending = await self._store.unpublished(stored_before=self._clock() - self._stale_after)
-        for event in pending:
-            await self._publish(event)
-            await self._store.mark_published(str(event.contact_id))
-        return len(pending)
-
-    async def _replayed(self, stored: StoredContact) -> Accepted:
-        """A duplicate gets the stored contact. It publishes the event only if the first delivery
-        stored it long ago without publishing (that one crashed); a fresh one is still publishing."""
-        if not stored.published and self._clock() - stored.stored_at >= self._stale_after:
-            await self._publish(stored.event)
-            await self._store.mark_published(str(stored.event.contact_id))
-        return Accepted(stored.event, duplicate=True)
+    async def _concurrent_duplicate(self, tenant: str, contact_id: str) -> Accepted:
+        """Another delivery of the same contact got there first: answer with its event."""
+        stored = await self._store.contact(tenant, contact_id)
+        if stored is None:
+            pending = await self._store.pending(contact_id)
+            if pending is None or pending.event.tenant != tenant:
+                raise LookupError(f"contact {contact_id} is neither stored nor pending")
+            stored = pending.event
+        return Accepted(stored, duplicate=True)
 
     @staticmethod
     def _received_event(

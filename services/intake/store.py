@@ -1,16 +1,25 @@
-"""Intake's collections: contacts (idempotent by id), customers and their lookup keys, taxonomies.
+"""Intake's collections, designed for what every MongoDB-wire server does fast: inserts and `_id` lookups.
 
 Every uniqueness rule is an `_id`, so concurrent duplicates are settled by the server, never by a
-read-then-write race, and FerretDB's lack of partial indexes does not matter.
+read-then-write race. Nothing on the hot path filters on other fields or updates a large collection:
+FerretDB 1.x (SQLite) scans the whole collection for those (measured: ~40 updates/s at 5,000 documents).
+
+- `intake_contacts`      one per contact, `_id` = contact id (derived from the idempotency key)
+- `intake_outbox`        contacts whose event is not yet published; small, so deletes are cheap
+- `intake_customers`     profiles, `_id` = customer id
+- `intake_customer_keys` `_id` = `tenant|ref:…` / `tenant|email:…` / `tenant|phone:…` → customer id
+- `intake_concern_days`  `_id` = `tenant|customer|concern|day`: the repeat-contact memory
+- `intake_taxonomies`    `_id` = tenant
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from frontline.contracts.contacts import ContactReceived
@@ -19,56 +28,51 @@ from services.intake.domain.customers import CustomerProfile, ProfileUpdate
 from services.intake.domain.identity import Identity
 from services.intake.domain.taxonomy import Taxonomy
 
+REPEAT_DAYS = 7
+
 
 class ReferenceTaken(ValueError):
     """A customer reference number can name one customer only."""
 
 
 @dataclass(frozen=True)
-class StoredContact:
-    """A contact's `contact.received` event, whether it has been published, and since when it is stored."""
+class Pending:
+    """A contact whose `contact.received` event is stored but not yet known to be published."""
 
     event: ContactReceived
-    published: bool
+    customer_id: str
     stored_at: datetime
 
 
 class ContactStore:
     def __init__(self, db: Database) -> None:
         self._contacts = db["intake_contacts"]
+        self._outbox = db["intake_outbox"]
         self._customers = db["intake_customers"]
         self._keys = db["intake_customer_keys"]
+        self._concern_days = db["intake_concern_days"]
         self._taxonomies = db["intake_taxonomies"]
 
-    async def ensure_indexes(self) -> None:
-        await self._contacts.create_index(
-            [("tenant", ASCENDING), ("customer_id", ASCENDING), ("arrived_at", ASCENDING)], name="by_customer"
-        )
-        await self._contacts.create_index([("published", ASCENDING), ("stored_at", ASCENDING)], name="unpublished")
-        await self._customers.create_index([("tenant", ASCENDING)], name="by_tenant")
+    # -- contacts and their outbox --------------------------------------------
 
-    # -- contacts ------------------------------------------------------------
-
-    async def contact(self, tenant: str, contact_id: str) -> StoredContact | None:
-        found = await self._contacts.find_one({"_id": contact_id, "tenant": tenant})
-        if found is None:
+    async def contact(self, tenant: str, contact_id: str) -> ContactReceived | None:
+        found = await self._contacts.find_one({"_id": contact_id})
+        if found is None or found["tenant"] != tenant:
             return None
-        return StoredContact(
-            ContactReceived.model_validate(found["event"]), bool(found["published"]), found["stored_at"]
-        )
+        return ContactReceived.model_validate(found["event"])
 
-    async def add_contact(self, event: ContactReceived, *, customer_id: str, now: datetime) -> bool:
-        """Stores the contact unless one with its id exists; True if this call stored it."""
+    async def pending(self, contact_id: str) -> Pending | None:
+        found = await self._outbox.find_one({"_id": contact_id})
+        return _pending(found) if found else None
+
+    async def reserve(self, event: ContactReceived, *, customer_id: str, now: datetime) -> bool:
+        """Puts the contact in the outbox; False if it is already there (a concurrent duplicate)."""
         try:
-            await self._contacts.insert_one(
+            await self._outbox.insert_one(
                 {
                     "_id": event.contact_id,
-                    "tenant": event.tenant,
-                    "customer_id": customer_id,
-                    "concern": event.data.concern.code,
-                    "arrived_at": event.data.arrived_at,
                     "event": event.model_dump(mode="json"),
-                    "published": False,
+                    "customer_id": customer_id,
                     "stored_at": now,
                 }
             )
@@ -76,36 +80,77 @@ class ContactStore:
             return False
         return True
 
-    async def mark_published(self, contact_id: str) -> None:
-        await self._contacts.update_one({"_id": contact_id}, {"$set": {"published": True}})
+    async def add_contact(self, pending: Pending) -> bool:
+        """Stores the contact; False if a contact with its id was already stored."""
+        event = pending.event
+        try:
+            await self._contacts.insert_one(
+                {
+                    "_id": event.contact_id,
+                    "tenant": event.tenant,
+                    "customer_id": pending.customer_id,
+                    "event": event.model_dump(mode="json"),
+                    "stored_at": pending.stored_at,
+                }
+            )
+        except DuplicateKeyError:
+            return False
+        return True
 
-    async def unpublished(self, *, stored_before: datetime, limit: int = 500) -> list[ContactReceived]:
-        cursor = self._contacts.find({"published": False, "stored_at": {"$lt": stored_before}}).limit(limit)
-        return [ContactReceived.model_validate(doc["event"]) async for doc in cursor]
+    async def published(self, contact_id: str) -> None:
+        await self._outbox.delete_one({"_id": contact_id})
 
-    async def recent_concerns(self, tenant: str, customer_id: str, *, since: datetime) -> frozenset[str]:
-        cursor = self._contacts.find(
-            {"tenant": tenant, "customer_id": customer_id, "arrived_at": {"$gte": since}}, {"concern": 1}
+    async def stale_pending(self, *, stored_before: datetime, limit: int = 500) -> list[Pending]:
+        cursor = self._outbox.find({"stored_at": {"$lt": stored_before}}).limit(limit)
+        return [_pending(doc) async for doc in cursor]
+
+    async def raised_recently(self, tenant: str, customer_id: str, concern: str, *, contact_id: str, on: date) -> bool:
+        """Whether the customer raised this concern in another contact on `on` or any of the 7 days
+        before (the published definition of a repeat contact); records this contact's day too.
+        Deliveries of one contact all get the same answer."""
+        today = _concern_day(tenant, customer_id, concern, on)
+        try:
+            await self._concern_days.insert_one({"_id": today, "contact_id": contact_id})
+        except DuplicateKeyError:
+            first_today = await self._concern_days.find_one({"_id": today})
+            if first_today is None or first_today["contact_id"] != contact_id:
+                return True
+        earlier = [on - timedelta(days=back) for back in range(1, REPEAT_DAYS + 1)]
+        found = await asyncio.gather(
+            *(self._concern_days.find_one({"_id": _concern_day(tenant, customer_id, concern, day)}) for day in earlier)
         )
-        return frozenset([doc["concern"] async for doc in cursor])
+        return any(found)
 
     # -- customers -----------------------------------------------------------
 
     async def identify(self, tenant: str, identity: Identity, *, now: datetime) -> tuple[CustomerProfile, bool]:
-        """The customer these identifiers name, created if new; identifiers not yet known are linked."""
+        """The customer these identifiers name, created if new. The strongest identifier decides
+        (reference, then e-mail, then phone); weaker ones not yet known are linked to that customer.
+
+        Insert-first: a key is claimed by inserting it, and only an existing key is read back, since a
+        lookup of a missing `_id` is a collection scan on FerretDB."""
         keys = identity.keys()
-        found = await self._keys.find({"_id": {"$in": [f"{tenant}|{key}" for key in keys]}}).to_list()
-        by_key = {doc["_id"].split("|", 1)[1]: doc["customer_id"] for doc in found}
-        customer_id = next((by_key[key] for key in keys if key in by_key), None)
-        created = False
-        if customer_id is None:
-            customer_id = identity.customer_id_for(tenant)
-            created = await self._create(tenant, customer_id, identity, now)
-        await self._link(tenant, customer_id, [key for key in keys if key not in by_key], identity)
+        candidate = identity.customer_id_for(tenant)
+        customer_id = await self._take(tenant, keys[0], candidate) or candidate
+        linked = [key for key in keys[1:] if await self._take(tenant, key, customer_id) is None]
+        created = customer_id == candidate and await self._create(tenant, customer_id, identity, now)
+        if linked and not created:
+            await self._remember(customer_id, identity, linked)
         profile = await self.customer(tenant, customer_id)
         if profile is None:
             raise LookupError(f"customer {customer_id} vanished while being identified")
         return profile, created
+
+    async def _take(self, tenant: str, key: str, customer_id: str) -> str | None:
+        """Links `key` to the customer if it is free (None); else returns the customer it names."""
+        try:
+            await self._keys.insert_one({"_id": f"{tenant}|{key}", "customer_id": customer_id})
+        except DuplicateKeyError:
+            owner = await self._keys.find_one({"_id": f"{tenant}|{key}"})
+            if owner is None:
+                raise LookupError(f"customer key {key} neither free nor taken") from None
+            return str(owner["customer_id"])
+        return None
 
     async def _create(self, tenant: str, customer_id: str, identity: Identity, now: datetime) -> bool:
         try:
@@ -125,33 +170,22 @@ class ContactStore:
             return False
         return True
 
-    async def _claim(self, tenant: str, key: str, customer_id: str) -> bool:
-        """Links `key` to the customer; False if it already names another customer."""
-        try:
-            await self._keys.insert_one({"_id": f"{tenant}|{key}", "customer_id": customer_id})
-        except DuplicateKeyError:
-            owner = await self._keys.find_one({"_id": f"{tenant}|{key}"})
-            return owner is not None and owner["customer_id"] == customer_id
-        return True
-
-    async def _link(self, tenant: str, customer_id: str, keys: list[str], identity: Identity) -> None:
-        for key in keys:
-            await self._claim(tenant, key, customer_id)
+    async def _remember(self, customer_id: str, identity: Identity, new_keys: list[str]) -> None:
+        """A known customer came with a new e-mail, phone or reference: keep it on the profile (rare)."""
         additions: dict[str, Any] = {}
-        if identity.email and f"email:{identity.email}" in keys:
+        if identity.email and f"email:{identity.email}" in new_keys:
             additions["emails"] = identity.email
-        if identity.phone and f"phone:{identity.phone}" in keys:
+        if identity.phone and f"phone:{identity.phone}" in new_keys:
             additions["phones"] = identity.phone
-        if additions:
-            await self._customers.update_one({"_id": customer_id}, {"$addToSet": additions})
-        if identity.reference and f"ref:{identity.reference}" in keys:
-            await self._customers.update_one(
-                {"_id": customer_id, "reference": None}, {"$set": {"reference": identity.reference}}
-            )
+        update: dict[str, Any] = {"$addToSet": additions} if additions else {}
+        if identity.reference and f"ref:{identity.reference}" in new_keys:
+            update["$set"] = {"reference": identity.reference}
+        if update:
+            await self._customers.update_one({"_id": customer_id}, update)
 
     async def customer(self, tenant: str, customer_id: str) -> CustomerProfile | None:
-        found = await self._customers.find_one({"_id": customer_id, "tenant": tenant})
-        return _profile(found) if found else None
+        found = await self._customers.find_one({"_id": customer_id})
+        return _profile(found) if found and found["tenant"] == tenant else None
 
     async def customer_by_key(self, tenant: str, key: str) -> CustomerProfile | None:
         found = await self._keys.find_one({"_id": f"{tenant}|{key}"})
@@ -160,13 +194,14 @@ class ContactStore:
     async def update_customer(
         self, tenant: str, customer_id: str, update: ProfileUpdate, *, now: datetime
     ) -> CustomerProfile | None:
-        changes = update.model_dump(mode="json", exclude_unset=True)
-        if update.reference is not None and not await self._claim(tenant, f"ref:{update.reference}", customer_id):
+        if await self.customer(tenant, customer_id) is None:
+            return None
+        owner = await self._take(tenant, f"ref:{update.reference}", customer_id) if update.reference else None
+        if owner not in (None, customer_id):
             raise ReferenceTaken(f"reference {update.reference!r} already belongs to another customer")
+        changes = update.model_dump(mode="json", exclude_unset=True)
         found = await self._customers.find_one_and_update(
-            {"_id": customer_id, "tenant": tenant},
-            {"$set": {**changes, "updated_at": now}},
-            return_document=ReturnDocument.AFTER,
+            {"_id": customer_id}, {"$set": {**changes, "updated_at": now}}, return_document=ReturnDocument.AFTER
         )
         return _profile(found) if found else None
 
@@ -180,6 +215,14 @@ class ContactStore:
         await self._taxonomies.replace_one(
             {"_id": tenant}, {"_id": tenant, "taxonomy": taxonomy.model_dump(mode="json")}, upsert=True
         )
+
+
+def _concern_day(tenant: str, customer_id: str, concern: str, day: date) -> str:
+    return f"{tenant}|{customer_id}|{concern}|{day.isoformat()}"
+
+
+def _pending(doc: dict[str, Any]) -> Pending:
+    return Pending(ContactReceived.model_validate(doc["event"]), doc["customer_id"], doc["stored_at"])
 
 
 def _profile(doc: dict[str, Any]) -> CustomerProfile:

@@ -44,9 +44,8 @@ async def own_db(mongo_client, settings):
     await mongo_client.drop_database(name)
 
 
-async def test_a_contact_stored_but_not_published_is_published_once_it_is_stale(own_db):
+async def test_a_crash_before_publishing_is_finished_by_the_sweeper_with_the_same_event(own_db):
     store, clock, publish = ContactStore(own_db), Clock(), CrashOnce()
-    await store.ensure_indexes()
     intake = Intake(
         store=store,
         taxonomies=Taxonomies(store, cache_seconds=0),
@@ -75,11 +74,45 @@ async def test_a_contact_stored_but_not_published_is_published_once_it_is_stale(
         await intake.accept(submission)
     duplicate = await intake.accept(submission)
     assert duplicate.duplicate
-    assert publish.published == []
-    assert await intake.republish_pending() == 0
+    assert publish.published == [], "a duplicate leaves publishing to the sweeper"
+    assert await intake.republish_pending() == 0, "not yet stale: its first delivery may still be publishing"
     clock.now += timedelta(seconds=11)
     assert await intake.republish_pending() == 1
     assert publish.published == [str(duplicate.event.id)]
     assert await intake.republish_pending() == 0
     assert (await intake.accept(submission)).event.id == duplicate.event.id
     assert publish.published == [str(duplicate.event.id)]
+
+
+async def test_a_crash_before_the_contact_is_stored_is_finished_from_the_outbox(own_db):
+    store, clock = ContactStore(own_db), Clock()
+    published: list[str] = []
+
+    async def publish(event) -> None:
+        published.append(str(event.id))
+
+    intake = Intake(
+        store=store,
+        taxonomies=Taxonomies(store, cache_seconds=0),
+        detector=English(),
+        publish=publish,
+        clock=clock,
+        region="NL",
+        stale_after=timedelta(seconds=10),
+    )
+    data = ContactSubmittedData.model_validate(
+        {
+            "channel": "chat",
+            "customer": {"email": "o@example.com"},
+            "text": "refund please",
+            "external_id": f"outbox-{clock.now}",
+        }
+    )
+    submission = Submission(tenant="acme", source="recovery-test", occurred_at=clock.now, data=data)
+    pending = await intake._understood(submission, submission.contact_id(), clock.now)
+    assert await store.reserve(pending.event, customer_id=pending.customer_id, now=clock.now)
+    clock.now += timedelta(seconds=11)
+    assert await intake.republish_pending() == 1
+    assert published == [str(pending.event.id)]
+    assert await store.contact("acme", submission.contact_id()) == pending.event
+    assert (await intake.accept(submission)).duplicate

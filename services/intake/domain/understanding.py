@@ -9,10 +9,9 @@ from frontline.contracts.contacts import ContactReceivedData, ContactSubmittedDa
 from services.intake.domain.customers import CustomerProfile
 from services.intake.domain.language import LanguageDetector, guess_language
 from services.intake.domain.redaction import redact
-from services.intake.domain.taxonomy import Classifier
+from services.intake.domain.taxonomy import Classification
 from services.intake.domain.triage import is_urgent, priority_of, sentiment_of
 
-REPEAT_WINDOW = timedelta(days=7)
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
@@ -26,7 +25,7 @@ class Understanding:
 
     customer: CustomerProfile
     new_customer: bool
-    recent_concerns: frozenset[str]  # concerns of this customer's contacts in the last 7 days
+    repeat: bool  # the customer raised the same concern within the last 7 days
     region: str
 
 
@@ -39,14 +38,16 @@ def understand(
     submission: ContactSubmittedData,
     context: Understanding,
     *,
-    classifier: Classifier,
+    classification: Classification,
     detector: LanguageDetector,
     arrived_at: datetime,
 ) -> ContactReceivedData:
-    """Classify on the original text, then keep only its redacted form."""
+    """Everything routing and upsell need; the text leaves here redacted.
+
+    `classification` comes from `Classifier.classify` on the original subject and text, first,
+    because whether the contact repeats an earlier one depends on its concern."""
     subject = redact(submission.subject or "", region=context.region)
     text = redact(submission.text, region=context.region)
-    classification = classifier.classify(subject=submission.subject, text=submission.text)
     language = guess_language(
         f"{submission.subject or ''} {submission.text}",
         detector=detector,
@@ -54,7 +55,7 @@ def understand(
         preferred=context.customer.preferred_language,
     )
     sentiment = sentiment_of(submission.subject, submission.text)
-    repeat = classification.guess.code in context.recent_concerns
+    repeat = context.repeat
     priority = priority_of(
         tier=context.customer.tier,
         channel=submission.channel,

@@ -38,8 +38,18 @@ def submission(text: str, subject: str | None = None, channel: str = "email", **
     )
 
 
-def context(recent: frozenset[str] = frozenset(), **customer: object) -> Understanding:
-    return Understanding(customer=profile(**customer), new_customer=False, recent_concerns=recent, region="NL")
+def context(*, repeat: bool = False, **customer: object) -> Understanding:
+    return Understanding(customer=profile(**customer), new_customer=False, repeat=repeat, region="NL")
+
+
+def understood(classifier: Classifier, text: str, subject: str | None, ctx: Understanding, detector=None):
+    return understand(
+        submission(text, subject=subject),
+        ctx,
+        classification=classifier.classify(subject=subject, text=text),
+        detector=detector or FixedDetector(None),
+        arrived_at=NOW,
+    )
 
 
 @pytest.mark.parametrize(
@@ -118,12 +128,12 @@ def test_priority_adds_up_named_reasons():
 
 
 def test_understanding_redacts_classifies_and_detects_repeat(classifier):
-    data = understand(
-        submission("Charged twice on card 4111 1111 1111 1111, call me on 06 12345678", subject="Invoice"),
-        context(recent=frozenset({"billing"}), tier="gold", preferred_language="nl"),
-        classifier=classifier,
-        detector=FixedDetector(("en", 0.9)),
-        arrived_at=NOW,
+    data = understood(
+        classifier,
+        "Charged twice on card 4111 1111 1111 1111, call me on 06 12345678",
+        "Invoice",
+        context(repeat=True, tier="gold", preferred_language="nl"),
+        FixedDetector(("en", 0.9)),
     )
     assert "4111" not in data.text
     assert data.text == "Charged twice on card [CARD], call me on [PHONE]"
@@ -136,13 +146,7 @@ def test_understanding_redacts_classifies_and_detects_repeat(classifier):
 
 
 def test_an_angry_repeat_complaint_is_escalated(classifier):
-    data = understand(
-        submission("Second complaint: UNACCEPTABLE, RIDICULOUS service"),
-        context(recent=frozenset({"complaint"})),
-        classifier=classifier,
-        detector=FixedDetector(None),
-        arrived_at=NOW,
-    )
+    data = understood(classifier, "Second complaint: UNACCEPTABLE, RIDICULOUS service", None, context(repeat=True))
     assert data.sentiment.angry
     assert data.escalate
 

@@ -1,0 +1,290 @@
+"""`make bench`: intake throughput and latency through the real broker and MongoDB-wire server.
+
+Starts a real intake process against the local servers (its own database and port), then measures
+  - the Kafka door: N `contact.submitted` events → N `contact.received` events, contacts/s, beside a
+    baseline of the same number of same-sized messages produced and consumed without intake;
+  - the REST door: p50/p99 latency of POST /v1/contacts at a fixed offered rate (open loop), beside
+    GET /healthz at the same rate as the framework baseline, and the closed-loop maximum.
+Results are appended to BENCHMARKS.md with the command and the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from frontline.contracts import Topic
+from frontline.contracts.contacts import ContactSubmitted, ContactSubmittedData
+from frontline.plumbing.kafka import ensure_topics
+from frontline.plumbing.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXTS = [
+    "My invoice is wrong, you charged me twice this month",
+    "Mijn internet valt steeds weg sinds gisteren",
+    "Wo bleibt meine Bestellung? Sie sollte am Montag kommen.",
+    "Haluan palauttaa takin, se on liian pieni.",
+    "Jag har glömt mitt lösenord och får inget återställningsmejl.",
+    "Je souhaite résilier mon contrat à la fin du mois.",
+    "Me interesa una tarifa de fibra más rápida, ¿cuánto cuesta?",
+]
+
+
+def submission(i: int, run: str) -> ContactSubmittedData:
+    return ContactSubmittedData.model_validate(
+        {
+            "channel": "email",
+            "external_id": f"{run}-{i}",
+            "text": TEXTS[i % len(TEXTS)],
+            "customer": {"email": f"customer{i % 2000}.{run}@example.com"},
+        }
+    )
+
+
+async def kafka_door(settings: Settings, count: int, run: str) -> dict[str, float]:
+    received_topic = Topic.CONTACTS_RECEIVED.value
+    consumer = AIOKafkaConsumer(
+        received_topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=f"bench-{run}",
+        auto_offset_reset="latest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    await _until_assigned(consumer)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5)
+    await producer.start()
+    events = [
+        ContactSubmitted.new(data=submission(i, run), tenant="acme", source="bench", occurred_at=datetime.now(UTC))
+        for i in range(count)
+    ]
+    wanted = {str(event.id) for event in events}
+    started = time.perf_counter()
+    for event in events:
+        await producer.send(Topic.CONTACTS_INBOUND.value, event.to_json(), key=str(event.data.external_id).encode())
+    await producer.flush()
+    seen = 0
+    while seen < count:
+        batches = await consumer.getmany(timeout_ms=1000)
+        if not batches and time.perf_counter() - started > 600:
+            raise TimeoutError(f"only {seen} of {count} contacts came out of intake")
+        seen += sum(json.loads(r.value).get("causation_id") in wanted for rs in batches.values() for r in rs)
+    elapsed = time.perf_counter() - started
+    baseline = await _broker_baseline(settings, producer, [event.to_json() for event in events], run)
+    await producer.stop()
+    await consumer.stop()
+    return {
+        "contacts": count,
+        "seconds": elapsed,
+        "per_second": count / elapsed,
+        "baseline_per_second": count / baseline,
+    }
+
+
+async def _until_assigned(consumer: AIOKafkaConsumer) -> None:
+    while not consumer.assignment():
+        await consumer.getmany(timeout_ms=200)
+
+
+async def _broker_baseline(settings: Settings, producer: AIOKafkaProducer, values: list[bytes], run: str) -> float:
+    """The same messages produced to, and consumed from, a topic of their own: the broker's share."""
+    topic = f"frontline.bench.{run}"
+    await ensure_topics(settings, [topic])
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=f"bench-b-{run}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    started = time.perf_counter()
+    for value in values:
+        await producer.send(topic, value)
+    await producer.flush()
+    seen = 0
+    while seen < len(values):
+        batches = await consumer.getmany(timeout_ms=1000)
+        seen += sum(len(records) for records in batches.values())
+    await consumer.stop()
+    return time.perf_counter() - started
+
+
+async def open_loop(http: httpx.AsyncClient, rate: float, seconds: float, request) -> dict[str, float]:
+    """Requests started on a fixed schedule, whatever the answers do: latency as a client sees it."""
+    latencies: list[float] = []
+    failures = 0
+
+    async def one(i: int) -> None:
+        nonlocal failures
+        started = time.perf_counter()
+        answer = await request(http, i)
+        latencies.append(time.perf_counter() - started)
+        failures += answer.status_code >= 400
+
+    tasks = []
+    begin = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, begin + i / rate - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {
+        "requests": len(latencies),
+        "rate": rate,
+        "failures": failures,
+        "p50_ms": 1000 * quantiles[49],
+        "p99_ms": 1000 * quantiles[98],
+    }
+
+
+async def closed_loop(http: httpx.AsyncClient, concurrency: int, count: int, request) -> float:
+    queue = iter(range(count))
+
+    async def worker() -> None:
+        for i in queue:
+            await request(http, i)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return count / (time.perf_counter() - started)
+
+
+def contact_request(run: str):
+    async def post(http: httpx.AsyncClient, i: int) -> httpx.Response:
+        body = submission(i, run).model_dump(mode="json")
+        return await http.post("/v1/contacts", json=body)
+
+    return post
+
+
+async def healthz(http: httpx.AsyncClient, _: int) -> httpx.Response:
+    return await http.get("/healthz")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def start_intake(settings: Settings, port: int, log: Path) -> asyncio.subprocess.Process:
+    env = {
+        **os.environ,
+        "FRONTLINE_HTTP_PORT": str(port),
+        "FRONTLINE_MONGODB_DATABASE": settings.mongodb_database,
+        "FRONTLINE_LOG_LEVEL": "WARNING",
+    }
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "services.intake", cwd=ROOT, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
+        )
+    async with httpx.AsyncClient(timeout=2) as http:
+        for _ in range(300):
+            try:
+                if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    return process
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"intake did not become ready; see {log}")
+
+
+def machine() -> str:
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "unknown CPU")
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"{os.cpu_count()} cores ({cpu}), {memory} GiB, {system}"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=5000, help="contacts through the Kafka door")
+    parser.add_argument("--rate", type=float, default=200, help="offered REST rate, requests/s")
+    parser.add_argument("--seconds", type=float, default=20, help="duration of the REST runs")
+    args = parser.parse_args()
+    run = uuid.uuid4().hex[:8]
+    settings = Settings(mongodb_database=f"frontline_bench_{run}")
+    await ensure_topics(settings)
+    port = free_port()
+    log = ROOT / ".local" / "logs" / "bench-intake.log"
+    process = await start_intake(settings, port, log)
+    try:
+        kafka = await kafka_door(settings, args.contacts, run)
+        headers = {"Authorization": "Bearer dev-acme-system"}
+        limits = httpx.Limits(max_connections=400)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30, limits=limits
+        ) as http:
+            health = await open_loop(http, args.rate, args.seconds, healthz)
+            rest = await open_loop(http, args.rate, args.seconds, contact_request(run))
+            rest_max = await closed_loop(http, 32, 3000, contact_request(f"{run}-max"))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
+    report = render(args, kafka, rest, health, rest_max)
+    print(report)
+    with (ROOT / "BENCHMARKS.md").open("a") as out:
+        out.write(report)
+
+
+def render(
+    args: argparse.Namespace, kafka: dict[str, float], rest: dict[str, float], health: dict[str, float], rest_max: float
+) -> str:
+    command = (
+        f"python scripts/bench_intake.py --contacts {args.contacts} --rate {args.rate:g} --seconds {args.seconds:g}"
+    )
+    offered = f"at {rest['rate']:g} req/s offered"
+    rows = [
+        (
+            f"Kafka door: contacts/s, submitted → received ({kafka['contacts']:.0f} contacts)",
+            f"{kafka['per_second']:.0f}",
+            f"broker alone, same messages: {kafka['baseline_per_second']:.0f}/s",
+            f"{kafka['per_second'] / kafka['baseline_per_second']:.2f}",
+        ),
+        (
+            f"REST door {offered}: p50 latency",
+            f"{rest['p50_ms']:.1f} ms",
+            f"GET /healthz at the same rate: {health['p50_ms']:.1f} ms",
+            f"{rest['p50_ms'] / health['p50_ms']:.1f}x",
+        ),
+        (
+            f"REST door {offered}: p99 latency",
+            f"{rest['p99_ms']:.1f} ms",
+            f"GET /healthz: {health['p99_ms']:.1f} ms",
+            f"{rest['p99_ms'] / health['p99_ms']:.1f}x",
+        ),
+        ("REST door, 32 clients closed loop: contacts/s", f"{rest_max:.0f}", "", ""),
+    ]
+    table = "\n".join(f"| {' | '.join(row)} |" for row in rows)
+    return f"""
+## intake — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
+
+Command: `make bench` (`{command}`)
+Machine: {machine()}; local Kafka 3.9.2 and FerretDB 1.24 (SQLite) on the same machine.
+
+| measure | intake | baseline (same run) | ratio |
+|---|---|---|---|
+{table}
+
+REST requests: {rest["requests"]:.0f}, failed: {rest["failures"]:.0f}.
+"""
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
