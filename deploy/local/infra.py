@@ -10,6 +10,7 @@ installs, writes and logs lives under `.local/` at the project root.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import signal
@@ -301,23 +302,37 @@ def kafka_answers_metadata(port: int) -> bool:
 # -- FerretDB ----------------------------------------------------------------
 
 FERRETDB_HOME = LOCAL / "ferretdb"
-FERRETDB_BIN = FERRETDB_HOME / "bin" / f"ferretdb-{FERRETDB_VERSION}"
+FERRETDB_SOURCES = ("main.go", "go.mod", "go.sum")
+# WAL with synchronous=NORMAL survives a crash of any process, not a power cut: right for a dev server.
+FERRETDB_SQLITE_PARAMS = "_pragma=synchronous(normal)"
+
+
+def ferretdb_binary() -> Path:
+    """The build of the wrapper as it is now: a changed wrapper gets a new binary."""
+    digest = hashlib.sha256(b"".join((HERE / "ferretdb" / name).read_bytes() for name in FERRETDB_SOURCES))
+    return FERRETDB_HOME / "bin" / f"ferretdb-{FERRETDB_VERSION}-{digest.hexdigest()[:10]}"
 
 
 def install_ferretdb() -> None:
-    if FERRETDB_BIN.exists():
+    binary = ferretdb_binary()
+    if binary.exists():
         return
     go = require_tool("go", "Go builds FerretDB from the Go module proxy", FERRETDB)
-    FERRETDB_BIN.parent.mkdir(parents=True, exist_ok=True)
-    run_step([go, "build", "-o", str(FERRETDB_BIN), "."], HERE / "ferretdb", f"ferretdb-{FERRETDB_VERSION}")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    run_step([go, "build", "-o", str(binary), "."], HERE / "ferretdb", f"ferretdb-{FERRETDB_VERSION}")
 
 
 def start_ferretdb() -> int:
-    return spawn(
-        FERRETDB,
-        [str(FERRETDB_BIN), "--listen", f"127.0.0.1:{FERRETDB.port}", "--data", str(FERRETDB_HOME / "data")],
-        FERRETDB_HOME,
-    )
+    command = [
+        str(ferretdb_binary()),
+        "--listen",
+        f"127.0.0.1:{FERRETDB.port}",
+        "--data",
+        str(FERRETDB_HOME / "data"),
+        "--sqlite-params",
+        FERRETDB_SQLITE_PARAMS,
+    ]
+    return spawn(FERRETDB, command, FERRETDB_HOME)
 
 
 def mongo_answers_ping(port: int) -> bool:

@@ -14,13 +14,12 @@ FerretDB 1.x (SQLite) scans the whole collection for those (measured: ~40 update
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from frontline.contracts.contacts import ContactReceived
 from frontline.plumbing.mongo import Database
@@ -29,6 +28,7 @@ from services.intake.domain.identity import Identity
 from services.intake.domain.taxonomy import Taxonomy
 
 REPEAT_DAYS = 7
+DUPLICATE_KEY = 11000
 
 
 class ReferenceTaken(ValueError):
@@ -106,20 +106,28 @@ class ContactStore:
 
     async def raised_recently(self, tenant: str, customer_id: str, concern: str, *, contact_id: str, on: date) -> bool:
         """Whether the customer raised this concern in another contact on `on` or any of the 7 days
-        before (the published definition of a repeat contact); records this contact's day too.
-        Deliveries of one contact all get the same answer."""
-        today = _concern_day(tenant, customer_id, concern, on)
+        before (the published definition of a repeat contact); and records this contact for later.
+
+        A contact leaves a marker on its own day and on each of the 7 days after it, so asking is one
+        insert (and, if that day is taken, one read of an existing document): no lookups of missing
+        documents, which FerretDB answers by scanning. Deliveries of one contact get the same answer."""
+        marker = {"_id": _concern_day(tenant, customer_id, concern, on), "contact_id": contact_id}
         try:
-            await self._concern_days.insert_one({"_id": today, "contact_id": contact_id})
+            await self._concern_days.insert_one(marker)
+            repeat = False
         except DuplicateKeyError:
-            first_today = await self._concern_days.find_one({"_id": today})
-            if first_today is None or first_today["contact_id"] != contact_id:
-                return True
-        earlier = [on - timedelta(days=back) for back in range(1, REPEAT_DAYS + 1)]
-        found = await asyncio.gather(
-            *(self._concern_days.find_one({"_id": _concern_day(tenant, customer_id, concern, day)}) for day in earlier)
-        )
-        return any(found)
+            first = await self._concern_days.find_one({"_id": marker["_id"]})
+            repeat = first is None or first["contact_id"] != contact_id
+        ahead = [
+            {"_id": _concern_day(tenant, customer_id, concern, on + timedelta(days=days)), "contact_id": contact_id}
+            for days in range(1, REPEAT_DAYS + 1)
+        ]
+        try:
+            await self._concern_days.insert_many(ahead, ordered=False)
+        except BulkWriteError as error:
+            if any(failure["code"] != DUPLICATE_KEY for failure in error.details.get("writeErrors", [])):
+                raise  # days already marked by an earlier contact are expected; nothing else is
+        return repeat
 
     # -- customers -----------------------------------------------------------
 

@@ -18,9 +18,10 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dataDir := flag.String("data", "data", "directory for the SQLite databases")
+	pragmas := flag.String("sqlite-params", "", "query parameters for the SQLite URI, e.g. _pragma=synchronous(normal)")
 	flag.Parse()
 
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 		logger.Error("cannot create data directory", "dir", *dataDir, "error", err)
@@ -31,7 +32,7 @@ func main() {
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + *dataDir + "/",
+		SQLiteURL: sqliteURL(*dataDir, *pragmas),
 	})
 	if err != nil {
 		logger.Error("cannot start FerretDB", "error", err)
@@ -45,4 +46,12 @@ func main() {
 		logger.Error("FerretDB stopped", "error", err)
 		os.Exit(1)
 	}
+}
+
+// sqliteURL is the directory URI FerretDB expects ("file:DIR/"), with optional query parameters.
+func sqliteURL(dir, params string) string {
+	if params == "" {
+		return "file:" + dir + "/"
+	}
+	return "file:" + dir + "/?" + params
 }
