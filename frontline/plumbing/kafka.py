@@ -12,7 +12,8 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from pymongo.errors import ConnectionFailure, ExecutionTimeout
 
 from frontline.contracts import REGISTRY, TOPICS, ContractViolation, Event, dlq_topic, parse_event
 from frontline.plumbing.logging import event_context, get_logger
@@ -171,6 +172,24 @@ class EventProducer:
 Handler = Callable[[Event], Awaitable[None]]
 
 
+TRANSIENT = (ConnectionFailure, ExecutionTimeout, KafkaError)
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+async def with_retries(handler: Handler, event: Event) -> None:
+    """Retries a handler that met a passing outage of MongoDB or Kafka (handlers are idempotent);
+    past the last delay the error propagates, the offset stays uncommitted and the message returns."""
+    for delay in RETRY_DELAYS:
+        try:
+            await handler(event)
+        except TRANSIENT as error:
+            log.warning("transient failure, retrying", error=f"{type(error).__name__}: {error}", in_seconds=delay)
+            await asyncio.sleep(delay)
+        else:
+            return
+    await handler(event)
+
+
 async def process(record: RawMessage, handler: Handler, producer: EventProducer) -> None:
     """Decode one message and hand it to `handler`; what cannot be processed is dead-lettered."""
     try:
@@ -183,7 +202,7 @@ async def process(record: RawMessage, handler: Handler, producer: EventProducer)
         tenant=event.tenant, correlation_id=event.correlation_id, contact_id=event.contact_id, event_id=str(event.id)
     ):
         try:
-            await handler(event)
+            await with_retries(handler, event)
         except Unprocessable as refused:
             EVENTS_CONSUMED.labels(record.topic, "refused").inc()
             await producer.send_to_dlq(record, refused.reason)

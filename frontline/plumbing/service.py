@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 
 import faust
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from faust.contrib.asgi import faust_app_running
+from pymongo.errors import PyMongoError
 
 from frontline.plumbing.auth import CurrentPrincipal, KeyRing
 from frontline.plumbing.health import Check, health_router
@@ -101,10 +104,24 @@ def create_service(
     api.middleware("http")(record_http_metrics)
 
     api.include_router(health_router(lambda: api.state.runtime.checks()))
+    api.add_exception_handler(PyMongoError, _unavailable("the store"))
+    api.add_exception_handler(KafkaError, _unavailable("the event broker"))
     api.include_router(whoami_router())
     for router in routers:
         api.include_router(router)
     return api
+
+
+def _unavailable(what: str) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """A backing server that fails or times out is a 503 the caller may retry, not a 500."""
+
+    async def answer(request: Request, error: Exception) -> Response:
+        log.error(f"{what} failed during a request", path=request.url.path, error=f"{type(error).__name__}: {error}")
+        return JSONResponse(
+            {"detail": f"{what} is unavailable; retry shortly"}, status_code=503, headers={"Retry-After": "2"}
+        )
+
+    return answer
 
 
 def whoami_router() -> APIRouter:

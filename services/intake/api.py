@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -73,7 +75,8 @@ def router(parts: Components) -> APIRouter:
         contact: Annotated[ContactIn, Body()],
         idempotency_key: IdempotencyKey = None,
     ) -> ContactOut:
-        accepted = await _accept(parts, principal, contact, idempotency_key, field_prefix=("body",))
+        async with _admitted(parts):
+            accepted = await _accept(parts, principal, contact, idempotency_key, field_prefix=("body",))
         if accepted.duplicate:
             response.status_code = status.HTTP_200_OK
         return _out(accepted)
@@ -86,9 +89,10 @@ def router(parts: Components) -> APIRouter:
     )
     async def submit_batch(principal: CurrentPrincipal, batch: BatchIn) -> BatchOut:
         results = []
-        for index, contact in enumerate(batch.contacts):
-            accepted = await _accept(parts, principal, contact, None, field_prefix=("body", "contacts", index))
-            results.append(_out(accepted))
+        async with _admitted(parts):
+            for index, contact in enumerate(batch.contacts):
+                accepted = await _accept(parts, principal, contact, None, field_prefix=("body", "contacts", index))
+                results.append(_out(accepted))
         return BatchOut(contacts=results)
 
     @api.get("/contacts/{contact_id}", response_model=ContactOut, dependencies=[Writers])
@@ -174,6 +178,16 @@ async def _accept(
         raise _unprocessable((*field_prefix, *invalid.field.split(".")), invalid.problem) from None
     except ContactInFuture as future:
         raise _unprocessable((*field_prefix, "occurred_at"), str(future)) from None
+
+
+@asynccontextmanager
+async def _admitted(parts: Components) -> AsyncIterator[None]:
+    """Past the configured number of contacts in flight, answer at once with 503 and Retry-After
+    rather than queue until every caller times out."""
+    if parts.admission.locked():
+        raise HTTPException(503, "intake is at capacity; retry shortly", headers={"Retry-After": "1"})
+    async with parts.admission:
+        yield
 
 
 def _unprocessable(location: tuple[str | int, ...], message: str) -> HTTPException:

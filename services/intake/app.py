@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
@@ -28,6 +29,7 @@ class Components:
 
     def __init__(self, settings: IntakeSettings) -> None:
         self.settings = settings
+        self.admission = asyncio.Semaphore(settings.rest_max_in_flight)
 
     async def setup(self, runtime: Runtime) -> None:
         self.store = ContactStore(runtime.db)

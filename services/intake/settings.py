@@ -18,6 +18,9 @@ class IntakeSettings(BaseSettings):
         default=10.0, gt=0, description="A stored contact whose event is not yet published is re-sent after this."
     )
     taxonomy_cache_seconds: float = Field(default=30.0, ge=0)
+    rest_max_in_flight: int = Field(
+        default=16, ge=1, description="Contacts accepted by REST at once; beyond it the answer is 503 + Retry-After."
+    )
     inbound_concurrency: int = Field(default=16, ge=1, le=256, description="Contacts in flight per worker.")
 
 

@@ -29,7 +29,10 @@ SYSTEM = {"Authorization": "Bearer dev-acme-system"}
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
 async def intake(settings, producer, tmp_path_factory):
     port = free_port()
-    env = service_environment(settings, port) | {"FRONTLINE_INTAKE_REPUBLISH_AFTER_SECONDS": "1"}
+    env = service_environment(settings, port) | {
+        "FRONTLINE_INTAKE_REPUBLISH_AFTER_SECONDS": "1",
+        "FRONTLINE_INTAKE_REST_MAX_IN_FLIGHT": "100",
+    }
     async with running_service("intake", env, port, tmp_path_factory.mktemp("intake")) as service:
         http = httpx.AsyncClient(base_url=service.url, timeout=10, headers=SYSTEM)
         async with http:
@@ -252,3 +255,19 @@ async def test_a_tenant_taxonomy_changes_classification_and_versions_only_grow(i
     )
     assert answer.json()["contact"]["concern"]["code"] == "solar"
     assert answer.json()["contact"]["required_skills"] == [{"skill": "solar", "min_proficiency": 3}]
+
+
+async def test_beyond_its_capacity_the_rest_door_sheds_load_with_503_and_retry_after(settings, tmp_path):
+    port = free_port()
+    env = service_environment(settings, port) | {"FRONTLINE_INTAKE_REST_MAX_IN_FLIGHT": "1"}
+    async with (
+        running_service("intake", env, port, tmp_path) as service,
+        httpx.AsyncClient(base_url=service.url, timeout=30, headers=SYSTEM) as http,
+    ):
+        answers = await asyncio.gather(*(http.post("/v1/contacts", json=contact()) for _ in range(20)))
+    statuses = [answer.status_code for answer in answers]
+    assert 201 in statuses
+    shed = [answer for answer in answers if answer.status_code == 503]
+    assert shed, statuses
+    assert all(answer.headers["retry-after"] == "1" for answer in shed)
+    assert set(statuses) <= {201, 503}
