@@ -57,14 +57,7 @@ def submission(i: int, run: str) -> ContactSubmittedData:
 
 async def kafka_door(settings: Settings, count: int, run: str) -> dict[str, float]:
     received_topic = Topic.CONTACTS_RECEIVED.value
-    consumer = AIOKafkaConsumer(
-        received_topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=f"bench-{run}",
-        auto_offset_reset="latest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
+    consumer = await _consumer(settings, received_topic, group=f"bench-{run}", reset="latest")
     await _until_assigned(consumer)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5)
     await producer.start()
@@ -95,6 +88,18 @@ async def kafka_door(settings: Settings, count: int, run: str) -> dict[str, floa
     }
 
 
+async def _consumer(settings: Settings, topic: str, *, group: str, reset: str) -> AIOKafkaConsumer:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=group,
+        auto_offset_reset=reset,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    return consumer
+
+
 async def _until_assigned(consumer: AIOKafkaConsumer) -> None:
     while not consumer.assignment():
         await consumer.getmany(timeout_ms=200)
@@ -104,14 +109,7 @@ async def _broker_baseline(settings: Settings, producer: AIOKafkaProducer, value
     """The same messages produced to, and consumed from, a topic of their own: the broker's share."""
     topic = f"frontline.bench.{run}"
     await ensure_topics(settings, [topic])
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=f"bench-b-{run}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
+    consumer = await _consumer(settings, topic, group=f"bench-b-{run}", reset="earliest")
     started = time.perf_counter()
     for value in values:
         await producer.send(topic, value)

@@ -44,9 +44,8 @@ async def own_db(mongo_client, settings):
     await mongo_client.drop_database(name)
 
 
-async def test_a_crash_before_publishing_is_finished_by_the_sweeper_with_the_same_event(own_db):
-    store, clock, publish = ContactStore(own_db), Clock(), CrashOnce()
-    intake = Intake(
+def intake_on(store: ContactStore, clock: Clock, publish) -> Intake:
+    return Intake(
         store=store,
         taxonomies=Taxonomies(store, cache_seconds=0),
         detector=English(),
@@ -55,6 +54,11 @@ async def test_a_crash_before_publishing_is_finished_by_the_sweeper_with_the_sam
         region="NL",
         stale_after=timedelta(seconds=10),
     )
+
+
+async def test_a_crash_before_publishing_is_finished_by_the_sweeper_with_the_same_event(own_db):
+    store, clock, publish = ContactStore(own_db), Clock(), CrashOnce()
+    intake = intake_on(store, clock, publish)
     submission = Submission(
         tenant="acme",
         source="recovery-test",
@@ -91,15 +95,7 @@ async def test_a_crash_before_the_contact_is_stored_is_finished_from_the_outbox(
     async def publish(event) -> None:
         published.append(str(event.id))
 
-    intake = Intake(
-        store=store,
-        taxonomies=Taxonomies(store, cache_seconds=0),
-        detector=English(),
-        publish=publish,
-        clock=clock,
-        region="NL",
-        stale_after=timedelta(seconds=10),
-    )
+    intake = intake_on(store, clock, publish)
     data = ContactSubmittedData.model_validate(
         {
             "channel": "chat",
