@@ -59,9 +59,15 @@ async def received_events(settings, start, http):
     return await read_until(settings.kafka_bootstrap_servers, start, lambda value: value["id"] == last)
 
 
-async def test_a_rest_contact_is_understood_and_published_once(intake, settings):
+CARD, IBAN = "4111 1111 1111 1111", "NL91 ABNA 0417 1643 00"
+
+
+async def test_a_rest_contact_is_understood_and_published_once(intake, settings, db):
     start = await end_offsets(settings.kafka_bootstrap_servers, RECEIVED)
-    first = await intake.post("/v1/contacts", json=contact(subject="Invoice"), headers={"Idempotency-Key": "abc-1"})
+    text = f"You charged card {CARD} twice, refund to {IBAN} please"
+    first = await intake.post(
+        "/v1/contacts", json=contact(subject="Invoice", text=text), headers={"Idempotency-Key": "abc-1"}
+    )
     again = await intake.post("/v1/contacts", json=contact(), headers={"Idempotency-Key": "abc-1"})
     assert (first.status_code, again.status_code) == (201, 200)
     body = first.json()
@@ -72,6 +78,11 @@ async def test_a_rest_contact_is_understood_and_published_once(intake, settings)
     assert [e["id"] for e in events] == [body["event_id"]]
     assert events[0]["type"] == "contact.received"
     assert events[0]["data"]["concern"]["code"] == "billing"
+    assert events[0]["data"]["text"] == "You charged card [CARD] twice, refund to [IBAN] please"
+    stored = await db.intake_contacts.find_one({"_id": body["contact_id"]})
+    everything_kept = json.dumps(stored, default=str) + json.dumps(events[0]) + first.text
+    assert "4111" not in everything_kept
+    assert "ABNA" not in everything_kept
 
 
 async def test_a_duplicate_storm_yields_one_contact_and_one_event(intake, settings, db):
