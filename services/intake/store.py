@@ -109,25 +109,23 @@ class ContactStore:
         before (the published definition of a repeat contact); and records this contact for later.
 
         A contact leaves a marker on its own day and on each of the 7 days after it, so asking is one
-        insert (and, if that day is taken, one read of an existing document): no lookups of missing
-        documents, which FerretDB answers by scanning. Deliveries of one contact get the same answer."""
-        marker = {"_id": _concern_day(tenant, customer_id, concern, on), "contact_id": contact_id}
-        try:
-            await self._concern_days.insert_one(marker)
-            repeat = False
-        except DuplicateKeyError:
-            first = await self._concern_days.find_one({"_id": marker["_id"]})
-            repeat = first is None or first["contact_id"] != contact_id
-        ahead = [
+        bulk insert (and, if its own day is taken, one read of that existing marker): no lookups of
+        missing documents, which FerretDB answers by scanning. Deliveries of one contact get the same
+        answer."""
+        markers = [
             {"_id": _concern_day(tenant, customer_id, concern, on + timedelta(days=days)), "contact_id": contact_id}
-            for days in range(1, REPEAT_DAYS + 1)
+            for days in range(REPEAT_DAYS + 1)
         ]
         try:
-            await self._concern_days.insert_many(ahead, ordered=False)
+            await self._concern_days.insert_many(markers, ordered=False)
         except BulkWriteError as error:
-            if any(failure["code"] != DUPLICATE_KEY for failure in error.details.get("writeErrors", [])):
+            failures = error.details.get("writeErrors", [])
+            if any(failure["code"] != DUPLICATE_KEY for failure in failures):
                 raise  # days already marked by an earlier contact are expected; nothing else is
-        return repeat
+            if any(failure["index"] == 0 for failure in failures):
+                first = await self._concern_days.find_one({"_id": markers[0]["_id"]})
+                return first is None or first["contact_id"] != contact_id
+        return False
 
     # -- customers -----------------------------------------------------------
 
@@ -141,13 +139,14 @@ class ContactStore:
         candidate = identity.customer_id_for(tenant)
         customer_id = await self._take(tenant, keys[0], candidate) or candidate
         linked = [key for key in keys[1:] if await self._take(tenant, key, customer_id) is None]
-        created = customer_id == candidate and await self._create(tenant, customer_id, identity, now)
-        if linked and not created:
+        if customer_id == candidate and (created := await self._create(tenant, customer_id, identity, now)):
+            return created, True
+        if linked:
             await self._remember(customer_id, identity, linked)
         profile = await self.customer(tenant, customer_id)
         if profile is None:
             raise LookupError(f"customer {customer_id} vanished while being identified")
-        return profile, created
+        return profile, False
 
     async def _take(self, tenant: str, key: str, customer_id: str) -> str | None:
         """Links `key` to the customer if it is free (None); else returns the customer it names."""
@@ -160,23 +159,23 @@ class ContactStore:
             return str(owner["customer_id"])
         return None
 
-    async def _create(self, tenant: str, customer_id: str, identity: Identity, now: datetime) -> bool:
+    async def _create(self, tenant: str, customer_id: str, identity: Identity, now: datetime) -> CustomerProfile | None:
+        """The new customer's profile, or None if another delivery created it first."""
+        document = {
+            "_id": customer_id,
+            "tenant": tenant,
+            "reference": identity.reference,
+            "emails": [identity.email] if identity.email else [],
+            "phones": [identity.phone] if identity.phone else [],
+            "name": identity.name,
+            "created_at": now,
+            "updated_at": now,
+        }
         try:
-            await self._customers.insert_one(
-                {
-                    "_id": customer_id,
-                    "tenant": tenant,
-                    "reference": identity.reference,
-                    "emails": [identity.email] if identity.email else [],
-                    "phones": [identity.phone] if identity.phone else [],
-                    "name": identity.name,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
+            await self._customers.insert_one(document)
         except DuplicateKeyError:
-            return False
-        return True
+            return None
+        return _profile(document)
 
     async def _remember(self, customer_id: str, identity: Identity, new_keys: list[str]) -> None:
         """A known customer came with a new e-mail, phone or reference: keep it on the profile (rare)."""
