@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     kafka_create_topics: bool = Field(
         default=True, description="Create missing topics at start-up (off where Strimzi manages them)."
     )
+    kafka_group_prefix: str = Field(
+        default="frontline",
+        pattern=r"^[A-Za-z0-9._-]{1,100}$",
+        description="Consumer groups are <prefix>-<service>; a new prefix starts a fresh group.",
+    )
+    kafka_offset_reset: Literal["earliest", "latest"] = Field(
+        default="earliest", description="Where a consumer group without committed offsets starts."
+    )
     mongodb_url: str = Field(
         default="mongodb://127.0.0.1:27017/", validation_alias=AliasChoices("MONGODB_URL", "FRONTLINE_MONGODB_URL")
     )

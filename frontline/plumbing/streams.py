@@ -16,7 +16,7 @@ def create_faust_app(settings: Settings, *, service: str) -> faust.App:
     """A faust app whose consumer group is the service; values stay raw bytes until validated."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        f"frontline-{service}",
+        f"{settings.kafka_group_prefix}-{service}",
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
         value_serializer="raw",
         key_serializer="raw",
@@ -28,7 +28,7 @@ def create_faust_app(settings: Settings, *, service: str) -> faust.App:
         topic_disable_leader=True,
         web_enabled=False,
         producer_acks=-1,
-        consumer_auto_offset_reset="earliest",
+        consumer_auto_offset_reset=settings.kafka_offset_reset,
         autodiscover=False,
         # a crashed worker's partitions move to the others after 15 s, not faust's default 60 s
         broker_session_timeout=15.0,

@@ -2,6 +2,7 @@
 MongoDB-wire server; the service shuts down cleanly on SIGTERM."""
 
 import json
+import uuid
 
 from frontline.contracts import dlq_topic
 from tests.integration.helpers import (
@@ -19,7 +20,13 @@ DLQ = dlq_topic("frontline.contacts.received")
 
 async def test_an_event_is_stored_once_even_when_delivered_twice(settings, producer, db, tmp_path):
     port = free_port()
-    async with running_service("records", service_environment(settings, port), port, tmp_path) as service:
+    # a consumer group of its own that starts at the end, so what earlier runs left in the topics is not replayed
+    env = service_environment(settings, port) | {
+        "FRONTLINE_KAFKA_GROUP_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+        "FRONTLINE_KAFKA_OFFSET_RESET": "latest",
+    }
+    async with running_service("records", env, port, tmp_path) as service:
+        await until_consuming(producer, db)
         event = contact_received(contact_id=f"c-{port}")
         dlq_start = await end_offsets(settings.kafka_bootstrap_servers, DLQ)
         await producer.publish(event)
@@ -41,3 +48,16 @@ async def test_an_event_is_stored_once_even_when_delivered_twice(settings, produ
         assert record["event"]["data"]["concern"]["code"] == "billing"
 
         await service.stop_gracefully()
+
+
+async def until_consuming(producer, db) -> None:
+    """A group that starts at the end only sees what comes after it has joined: send probes until one lands."""
+    probes: list[str] = []
+
+    async def a_probe_landed() -> bool:
+        probe = contact_received(contact_id=f"probe-{uuid.uuid4().hex[:8]}")
+        probes.append(str(probe.id))
+        await producer.publish(probe)
+        return await db.records.count_documents({"_id": {"$in": probes}}) > 0
+
+    await eventually(a_probe_landed, within=60, what="the records service consuming")
