@@ -21,7 +21,7 @@ class IntakeSettings(BaseSettings):
     rest_max_in_flight: int = Field(
         default=16, ge=1, description="Contacts accepted by REST at once; beyond it the answer is 503 + Retry-After."
     )
-    inbound_concurrency: int = Field(default=64, ge=1, le=256, description="Contacts in flight per worker.")
+    inbound_concurrency: int = Field(default=16, ge=1, le=256, description="Contacts in flight per worker.")
 
 
 @lru_cache(maxsize=1)
