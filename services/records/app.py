@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from frontline.contracts import TOPICS, Event
+from frontline.contracts import TOPICS, Event, Topic
 from frontline.plumbing.logging import get_logger
 from frontline.plumbing.service import Runtime, create_service
 from frontline.plumbing.settings import Settings
@@ -11,6 +11,9 @@ from services.records.store import RecordStore
 
 DEFAULT_PORT = 8004
 log = get_logger(__name__)
+# The inbound topic carries contacts as other systems sent them, before intake redacts card numbers, IBANs,
+# e-mail addresses and phone numbers; its redacted record is intake's contact.received.
+RECORDED_TOPICS = [topic.value for topic in TOPICS if topic is not Topic.CONTACTS_INBOUND]
 
 
 def create(settings: Settings) -> FastAPI:
@@ -28,7 +31,7 @@ async def setup(runtime: Runtime) -> None:
     consume(
         runtime.streams,
         name="records.ingest",
-        topics=[topic.value for topic in TOPICS],
+        topics=RECORDED_TOPICS,
         handler=keep,
         producer=runtime.producer,
     )
