@@ -106,7 +106,7 @@ async def test_the_same_contact_by_kafka_and_by_rest_is_one_contact(intake, sett
     async def stored() -> bool:
         return await db.intake_contacts.count_documents({"event.data.external_id": data.external_id}) == 1
 
-    await eventually(stored, within=30, what="the Kafka contact being stored")
+    await eventually(stored, within=90, what="the Kafka contact being stored")
     by_rest = await intake.post(
         "/v1/contacts", json=contact(channel="email", external_id=data.external_id, source="crm")
     )
@@ -144,7 +144,7 @@ async def test_kafka_input_that_cannot_be_accepted_goes_to_the_dlq_and_the_door_
     async def good_stored() -> bool:
         return await db.intake_contacts.count_documents({"event.data.external_id": good.external_id}) == 1
 
-    await eventually(good_stored, within=30, what="the valid contact after the bad ones being stored")
+    await eventually(good_stored, within=90, what="the valid contact after the bad ones being stored")
     reasons = []
 
     def fourth(value):

@@ -1,6 +1,7 @@
 """The Kafka plumbing against the real broker: events flow, bad messages land in the DLQ with the reason,
 and the consumer keeps going."""
 
+import asyncio
 import json
 import uuid
 
@@ -8,6 +9,16 @@ from frontline.contracts import dlq_topic
 from frontline.plumbing.kafka import EventConsumer, Unprocessable, ensure_topics
 from tests.integration.helpers import end_offsets, read_from
 from tests.unit.factories import contact_received
+
+
+async def poll_until(consumer: EventConsumer, done, within: float = 60) -> None:
+    """Polls (joining the group first, which a freshly started broker may take a while to allow)
+    until `done(records seen)`; fails after `within` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    seen = 0
+    while not done(seen):
+        assert asyncio.get_running_loop().time() < deadline, f"only {seen} records within {within:.0f}s"
+        seen += await consumer.poll_once(timeout_ms=500)
 
 
 async def test_bad_messages_go_to_the_dlq_with_the_reason_and_the_good_ones_get_through(settings, producer):
@@ -35,11 +46,7 @@ async def test_bad_messages_go_to_the_dlq_with_the_reason_and_the_good_ones_get_
     )
     await consumer.start()
     try:
-        seen = 0
-        for _ in range(40):
-            seen += await consumer.poll_once(timeout_ms=500)
-            if seen == 4:
-                break
+        await poll_until(consumer, lambda seen: seen == 4)
     finally:
         await consumer.stop()
 
@@ -68,9 +75,7 @@ async def test_committed_offsets_mean_a_restarted_consumer_does_not_see_handled_
         consumer = EventConsumer(settings, topics=[topic], group_id=group, handler=handler, producer=producer)
         await consumer.start()
         try:
-            for _ in range(20):
-                if await consumer.poll_once(timeout_ms=500) and len(handled) in (1, 2):
-                    break
+            await poll_until(consumer, lambda seen: seen == 1)
         finally:
             await consumer.stop()
 
