@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from frontline.plumbing.settings import Settings
+from tests.unit.factories import contact_received
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -160,3 +162,16 @@ async def read_until(
         raise AssertionError(f"the awaited message did not arrive within {within:.0f}s; saw {len(values)}")
     finally:
         await consumer.stop()
+
+
+async def until_consuming(producer, db) -> None:
+    """A group that starts at the end only sees what comes after it has joined: send probes until one lands."""
+    probes: list[str] = []
+
+    async def a_probe_landed() -> bool:
+        probe = contact_received(contact_id=f"probe-{uuid.uuid4().hex[:8]}")
+        probes.append(str(probe.id))
+        await producer.publish(probe)
+        return await db.records.count_documents({"_id": {"$in": probes}}) > 0
+
+    await eventually(a_probe_landed, within=60, what="the records service consuming")

@@ -12,6 +12,7 @@ from tests.integration.helpers import (
     read_from,
     running_service,
     service_environment,
+    until_consuming,
 )
 from tests.unit.factories import contact_received
 
@@ -48,16 +49,3 @@ async def test_an_event_is_stored_once_even_when_delivered_twice(settings, produ
         assert record["event"]["data"]["concern"]["code"] == "billing"
 
         await service.stop_gracefully()
-
-
-async def until_consuming(producer, db) -> None:
-    """A group that starts at the end only sees what comes after it has joined: send probes until one lands."""
-    probes: list[str] = []
-
-    async def a_probe_landed() -> bool:
-        probe = contact_received(contact_id=f"probe-{uuid.uuid4().hex[:8]}")
-        probes.append(str(probe.id))
-        await producer.publish(probe)
-        return await db.records.count_documents({"_id": {"$in": probes}}) > 0
-
-    await eventually(a_probe_landed, within=60, what="the records service consuming")
