@@ -18,7 +18,7 @@ async def test_a_contact_submitted_to_intake_is_recorded_redacted(settings, prod
         running_service("records", records_env, records_port, tmp_path),
         running_service("intake", service_environment(settings, intake_port), intake_port, tmp_path) as intake,
         httpx.AsyncClient(
-            base_url=intake.url, timeout=10, headers={"Authorization": "Bearer dev-globex-system"}
+            base_url=intake.url, timeout=10, headers={"Authorization": "Bearer dev-acme-system"}
         ) as http,
     ):
         await until_consuming(producer, db)
@@ -40,7 +40,7 @@ async def test_a_contact_submitted_to_intake_is_recorded_redacted(settings, prod
         await eventually(recorded, within=60, what="the contact reaching the records store")
         record = await db.records.find_one({"contact_id": contact_id})
         data = record["event"]["data"]
-        assert (record["tenant"], record["type"], record["source"]) == ("globex", "contact.received", "intake")
+        assert (record["tenant"], record["type"], record["source"]) == ("acme", "contact.received", "intake")
         assert data["concern"]["code"] == "billing"
         assert data["language"]["code"] == "nl"
         assert data["text"] == "Mijn creditcard [CARD] is twee keer belast voor dezelfde factuur."
