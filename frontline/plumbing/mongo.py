@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from frontline.plumbing.settings import Settings
@@ -13,6 +14,7 @@ from frontline.plumbing.settings import Settings
 Document = dict[str, Any]
 Client = AsyncMongoClient[Document]
 Database = AsyncDatabase[Document]
+Collection = AsyncCollection[Document]
 
 
 def connect(settings: Settings, *, app_name: str) -> Client:

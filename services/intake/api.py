@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Body, Header, HTTPException, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from frontline.contracts.contacts import ContactReceivedData, ContactSubmittedData
+from frontline.contracts.contacts import ContactReceivedData, ContactSubmittedData, CustomerIdentifiers
+from frontline.contracts.registry import describe_validation_error
 from frontline.plumbing.auth import CurrentPrincipal, Principal, Role, requires
 from services.intake.domain.customers import CustomerProfile, ProfileUpdate
-from services.intake.domain.identity import InvalidIdentifier, normalise_email, normalise_phone
+from services.intake.domain.identity import InvalidIdentifier, normalise
 from services.intake.domain.taxonomy import Taxonomy
 from services.intake.domain.understanding import ContactInFuture
 from services.intake.intake import Accepted, Submission
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 MAX_BATCH = 500
 Source = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-Writers = requires(Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.SYSTEM)
 Managers = requires(Role.SUPERVISOR, Role.ADMIN, Role.SYSTEM)
 
 
@@ -66,7 +66,6 @@ def router(parts: Components) -> APIRouter:
         "/contacts",
         status_code=201,
         response_model=ContactOut,
-        dependencies=[Writers],
         summary="Submit one contact; the same Idempotency-Key or (source, external_id) yields the same contact",
     )
     async def submit(
@@ -84,7 +83,6 @@ def router(parts: Components) -> APIRouter:
     @api.post(
         "/contacts:batch",
         response_model=BatchOut,
-        dependencies=[Writers],
         summary=f"Submit up to {MAX_BATCH} contacts; the whole batch is validated before any is accepted",
     )
     async def submit_batch(principal: CurrentPrincipal, batch: BatchIn) -> BatchOut:
@@ -95,7 +93,7 @@ def router(parts: Components) -> APIRouter:
                 results.append(_out(accepted))
         return BatchOut(contacts=results)
 
-    @api.get("/contacts/{contact_id}", response_model=ContactOut, dependencies=[Writers])
+    @api.get("/contacts/{contact_id}", response_model=ContactOut)
     async def get_contact(principal: CurrentPrincipal, contact_id: str) -> ContactOut:
         stored = await parts.store.contact(principal.tenant, contact_id)
         if stored is None:
@@ -105,7 +103,6 @@ def router(parts: Components) -> APIRouter:
     @api.get(
         "/customers",
         response_model=CustomerProfile,
-        dependencies=[Writers],
         summary="Find a customer by exactly one of reference, email or phone",
     )
     async def find_customer(
@@ -120,7 +117,7 @@ def router(parts: Components) -> APIRouter:
             raise HTTPException(404, "no customer with that identifier")
         return found
 
-    @api.get("/customers/{customer_id}", response_model=CustomerProfile, dependencies=[Writers])
+    @api.get("/customers/{customer_id}", response_model=CustomerProfile)
     async def get_customer(principal: CurrentPrincipal, customer_id: str) -> CustomerProfile:
         found = await parts.store.customer(principal.tenant, customer_id)
         if found is None:
@@ -137,7 +134,7 @@ def router(parts: Components) -> APIRouter:
             raise HTTPException(404, f"no customer {customer_id}")
         return found
 
-    @api.get("/taxonomy", response_model=Taxonomy, dependencies=[Writers])
+    @api.get("/taxonomy", response_model=Taxonomy)
     async def get_taxonomy(principal: CurrentPrincipal) -> Taxonomy:
         return await parts.store.taxonomy(principal.tenant) or default_taxonomy()
 
@@ -199,15 +196,12 @@ def _lookup_key(region: str, **given: str | None) -> str:
     named = {kind: value for kind, value in given.items() if value}
     if len(named) != 1:
         raise _unprocessable(("query",), "give exactly one of reference, email or phone")
-    [(kind, value)] = named.items()
     try:
-        if kind == "email":
-            return f"email:{normalise_email(value)}"
-        if kind == "phone":
-            return f"phone:{normalise_phone(value, region=region)}"
+        return normalise(CustomerIdentifiers.model_validate(named), region=region).keys()[0]
     except InvalidIdentifier as invalid:
-        raise _unprocessable(("query", kind), invalid.problem) from None
-    return f"ref:{value.strip()}"
+        raise _unprocessable(("query", *invalid.field.split(".")[1:]), invalid.problem) from None
+    except ValidationError as invalid:
+        raise _unprocessable(("query", *named), describe_validation_error(invalid)) from None
 
 
 def _out(accepted: Accepted) -> ContactOut:

@@ -106,7 +106,7 @@ class Intake:
         now = self._clock()
         check_arrival(submission.occurred_at, now)
         pending = await self._understood(submission, contact_id, now)
-        if not await self._store.reserve(pending.event, customer_id=pending.customer_id, now=now):
+        if not await self._store.reserve(pending):
             return await self._concurrent_duplicate(submission.tenant, contact_id)
         if not await self._store.add_contact(pending):
             await self._store.published(contact_id)  # ours was a late duplicate of a finished contact
@@ -120,13 +120,9 @@ class Intake:
         with their original event id. Returns how many."""
         stale = await self._store.stale_pending(stored_before=self._clock() - self._stale_after)
         for pending in stale:
-            contact_id = str(pending.event.contact_id)
-            stored = await self._store.add_contact(pending) or await self._store.contact(
-                pending.event.tenant, contact_id
-            )
-            if stored is True or (stored and stored.id == pending.event.id):
+            if await self._is_stored_as(pending):
                 await self._publish(pending.event)
-            await self._store.published(contact_id)
+            await self._store.published(str(pending.event.contact_id))
         return len(stale)
 
     async def _is_stored_as(self, pending: Pending) -> bool:

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from frontline.contracts.contacts import ContactReceived
-from frontline.plumbing.mongo import Database
+from frontline.plumbing.mongo import Collection, Database
 from services.intake.domain.customers import CustomerProfile, ProfileUpdate
 from services.intake.domain.identity import Identity
 from services.intake.domain.taxonomy import Taxonomy
@@ -42,6 +43,17 @@ class Pending:
     event: ContactReceived
     customer_id: str
     stored_at: datetime
+
+    @cached_property
+    def document(self) -> dict[str, Any]:
+        """What the outbox and the contacts collection keep of it (serialised once)."""
+        return {
+            "_id": self.event.contact_id,
+            "tenant": self.event.tenant,
+            "customer_id": self.customer_id,
+            "event": self.event.model_dump(mode="json"),
+            "stored_at": self.stored_at,
+        }
 
 
 class ContactStore:
@@ -65,37 +77,13 @@ class ContactStore:
         found = await self._outbox.find_one({"_id": contact_id})
         return _pending(found) if found else None
 
-    async def reserve(self, event: ContactReceived, *, customer_id: str, now: datetime) -> bool:
+    async def reserve(self, pending: Pending) -> bool:
         """Puts the contact in the outbox; False if it is already there (a concurrent duplicate)."""
-        try:
-            await self._outbox.insert_one(
-                {
-                    "_id": event.contact_id,
-                    "event": event.model_dump(mode="json"),
-                    "customer_id": customer_id,
-                    "stored_at": now,
-                }
-            )
-        except DuplicateKeyError:
-            return False
-        return True
+        return await _inserted(self._outbox, pending.document)
 
     async def add_contact(self, pending: Pending) -> bool:
         """Stores the contact; False if a contact with its id was already stored."""
-        event = pending.event
-        try:
-            await self._contacts.insert_one(
-                {
-                    "_id": event.contact_id,
-                    "tenant": event.tenant,
-                    "customer_id": pending.customer_id,
-                    "event": event.model_dump(mode="json"),
-                    "stored_at": pending.stored_at,
-                }
-            )
-        except DuplicateKeyError:
-            return False
-        return True
+        return await _inserted(self._contacts, pending.document)
 
     async def published(self, contact_id: str) -> None:
         await self._outbox.delete_one({"_id": contact_id})
@@ -142,7 +130,7 @@ class ContactStore:
         if customer_id == candidate and (created := await self._create(tenant, customer_id, identity, now)):
             return created, True
         if linked:
-            await self._remember(customer_id, identity, linked)
+            await self._remember(customer_id, identity.only(linked))
         profile = await self.customer(tenant, customer_id)
         if profile is None:
             raise LookupError(f"customer {customer_id} vanished while being identified")
@@ -177,16 +165,12 @@ class ContactStore:
             return None
         return _profile(document)
 
-    async def _remember(self, customer_id: str, identity: Identity, new_keys: list[str]) -> None:
+    async def _remember(self, customer_id: str, new: Identity) -> None:
         """A known customer came with a new e-mail, phone or reference: keep it on the profile (rare)."""
-        additions: dict[str, Any] = {}
-        if identity.email and f"email:{identity.email}" in new_keys:
-            additions["emails"] = identity.email
-        if identity.phone and f"phone:{identity.phone}" in new_keys:
-            additions["phones"] = identity.phone
+        additions = {field: value for field, value in (("emails", new.email), ("phones", new.phone)) if value}
         update: dict[str, Any] = {"$addToSet": additions} if additions else {}
-        if identity.reference and f"ref:{identity.reference}" in new_keys:
-            update["$set"] = {"reference": identity.reference}
+        if new.reference:
+            update["$set"] = {"reference": new.reference}
         if update:
             await self._customers.update_one({"_id": customer_id}, update)
 
@@ -203,7 +187,8 @@ class ContactStore:
     ) -> CustomerProfile | None:
         if await self.customer(tenant, customer_id) is None:
             return None
-        owner = await self._take(tenant, f"ref:{update.reference}", customer_id) if update.reference else None
+        new_reference = Identity(update.reference, None, None, None).keys() if update.reference else []
+        owner = await self._take(tenant, new_reference[0], customer_id) if new_reference else None
         if owner not in (None, customer_id):
             raise ReferenceTaken(f"reference {update.reference!r} already belongs to another customer")
         changes = update.model_dump(mode="json", exclude_unset=True)
@@ -222,6 +207,15 @@ class ContactStore:
         await self._taxonomies.replace_one(
             {"_id": tenant}, {"_id": tenant, "taxonomy": taxonomy.model_dump(mode="json")}, upsert=True
         )
+
+
+async def _inserted(collection: Collection, document: dict[str, Any]) -> bool:
+    """Inserts unless the `_id` is taken; True if this call inserted it."""
+    try:
+        await collection.insert_one(document)
+    except DuplicateKeyError:
+        return False
+    return True
 
 
 def _concern_day(tenant: str, customer_id: str, concern: str, day: date) -> str:

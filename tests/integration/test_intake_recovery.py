@@ -106,7 +106,7 @@ async def test_a_crash_before_the_contact_is_stored_is_finished_from_the_outbox(
     )
     submission = Submission(tenant="acme", source="recovery-test", occurred_at=clock.now, data=data)
     pending = await intake._understood(submission, submission.contact_id(), clock.now)
-    assert await store.reserve(pending.event, customer_id=pending.customer_id, now=clock.now)
+    assert await store.reserve(pending)
     clock.now += timedelta(seconds=11)
     assert await intake.republish_pending() == 1
     assert published == [str(pending.event.id)]

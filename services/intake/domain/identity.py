@@ -36,6 +36,15 @@ class Identity:
         pairs = (("ref", self.reference), ("email", self.email), ("phone", self.phone))
         return [f"{kind}:{value}" for kind, value in pairs if value]
 
+    def only(self, keys: list[str]) -> Identity:
+        """The identifiers among `keys`, the others left out."""
+        return Identity(
+            reference=self.reference if f"ref:{self.reference}" in keys else None,
+            email=self.email if f"email:{self.email}" in keys else None,
+            phone=self.phone if f"phone:{self.phone}" in keys else None,
+            name=self.name,
+        )
+
     def customer_id_for(self, tenant: str) -> str:
         """The id a new profile gets: derived from its strongest key, so concurrent creators agree."""
         return str(uuid.uuid5(_NAMESPACE, f"{tenant}|{self.keys()[0]}"))
