@@ -57,21 +57,14 @@ FERRETDB = Server("ferretdb", int(os.environ.get("LOCAL_MONGODB_PORT", "27017"))
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["up", "down", "status", "install"])
+    parser.add_argument("action", choices=["up", "down", "status"])
     action = parser.parse_args().action
     try:
-        {"up": up, "down": down, "status": status, "install": install}[action]()
+        {"up": up, "down": down, "status": status}[action]()
     except InfraError as problem:
         print(f"infra: {problem}", file=sys.stderr)
         return 1
     return 0
-
-
-def install() -> None:
-    """Fetch the Kafka jars and build FerretDB, once."""
-    for server in (KAFKA, FERRETDB):
-        if not os.environ.get(server.external_env):
-            INSTALLERS[server.name]()
 
 
 def up() -> None:

@@ -237,10 +237,6 @@ class EventConsumer:
     async def stop(self) -> None:
         await self._consumer.stop()
 
-    async def run(self) -> None:
-        while True:
-            await self.poll_once()
-
     async def poll_once(self, timeout_ms: int = 1000) -> int:
         """Handle one batch and commit it; returns how many records it held."""
         batches = await self._consumer.getmany(timeout_ms=timeout_ms)

@@ -17,9 +17,7 @@ async def test_a_contact_submitted_to_intake_is_recorded_redacted(settings, prod
     async with (
         running_service("records", records_env, records_port, tmp_path),
         running_service("intake", service_environment(settings, intake_port), intake_port, tmp_path) as intake,
-        httpx.AsyncClient(
-            base_url=intake.url, timeout=10, headers={"Authorization": "Bearer dev-acme-system"}
-        ) as http,
+        httpx.AsyncClient(base_url=intake.url, timeout=10, headers={"Authorization": "Bearer dev-acme-system"}) as http,
     ):
         await until_consuming(producer, db)
         answer = await http.post(
