@@ -152,11 +152,11 @@ async def test_kafka_input_that_cannot_be_accepted_goes_to_the_dlq_and_the_door_
         return len(reasons) == 4
 
     await read_until(settings.kafka_bootstrap_servers, start, fourth)
-    assert reasons[0].startswith("not JSON")
-    assert reasons[1] == "data.customer.phone: 'call me' is not a phone number"
-    assert reasons[2].startswith("occurred_at: 20")
-    assert reasons[2].endswith("is in the future")
-    assert reasons[3] == "frontline.contacts.inbound takes contact.submitted events, not contact.received"
+    # the door handles several messages at once, so their dead letters may arrive in any order
+    assert sum(reason.startswith("not JSON") for reason in reasons) == 1
+    assert "data.customer.phone: 'call me' is not a phone number" in reasons
+    assert sum(r.startswith("occurred_at: 20") and r.endswith("is in the future") for r in reasons) == 1
+    assert "frontline.contacts.inbound takes contact.submitted events, not contact.received" in reasons
 
 
 async def test_a_batch_is_validated_whole_before_any_contact_is_accepted(intake, db):
