@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from frontline.contracts import agents, policies, routing
 from frontline.contracts.contacts import ContactReceived, ContactSubmitted
 from frontline.contracts.envelope import Event
 from frontline.contracts.topics import Topic
@@ -45,6 +46,36 @@ def _by_tenant(event: Event) -> str:
     return event.tenant
 
 
+AGENT_EVENTS: tuple[type[Event], ...] = (
+    agents.AgentProfileSaved,
+    agents.AgentProfileRemoved,
+    agents.AgentStateRequested,
+    agents.OfferAnswered,
+    agents.ContactHandled,
+    agents.TransferRequested,
+    agents.WrapUpEnded,
+)
+ROUTING_REQUESTS: tuple[type[Event], ...] = (policies.QueuePolicySaved, policies.CustomerLeft)
+ROUTING_FACTS: tuple[type[Event], ...] = (
+    routing.PolicyChanged,
+    routing.AgentChanged,
+    routing.AgentRemoved,
+    routing.AgentStateChanged,
+    routing.ContactQueued,
+    routing.ContactEscalated,
+    routing.RoutingDecision,
+    routing.OfferCreated,
+    routing.OfferAccepted,
+    routing.OfferRejected,
+    routing.OfferExpired,
+    routing.OfferWithdrawn,
+    routing.ContactAssigned,
+    routing.ContactTransferred,
+    routing.ContactAbandoned,
+    routing.ContactCompleted,
+    routing.WrapUpFinished,
+)
+
 REGISTRY: dict[str, EventSpec] = {
     spec.type: spec
     for spec in (
@@ -52,6 +83,12 @@ REGISTRY: dict[str, EventSpec] = {
             ContactSubmitted, Topic.CONTACTS_INBOUND, _by_external_id, "external_id, else contact_id, else the event id"
         ),
         EventSpec(ContactReceived, Topic.CONTACTS_RECEIVED, _by_tenant, "tenant (the routing pool)"),
+        *(EventSpec(model, Topic.AGENTS_EVENTS, _by_tenant, "tenant (the routing pool)") for model in AGENT_EVENTS),
+        *(
+            EventSpec(model, Topic.ROUTING_REQUESTS, _by_tenant, "tenant (the routing pool)")
+            for model in ROUTING_REQUESTS
+        ),
+        *(EventSpec(model, Topic.ROUTING_EVENTS, _by_tenant, "tenant (the routing pool)") for model in ROUTING_FACTS),
     )
 }
 

@@ -8,10 +8,10 @@ class Topic(StrEnum):
     CONTACTS_INBOUND = "frontline.contacts.inbound"
     CONTACTS_RECEIVED = "frontline.contacts.received"
     AGENTS_EVENTS = "frontline.agents.events"
+    ROUTING_REQUESTS = "frontline.routing.requests"
     ROUTING_EVENTS = "frontline.routing.events"
     UPSELL_SUGGESTIONS = "frontline.upsell.suggestions"
     UPSELL_OUTCOMES = "frontline.upsell.outcomes"
-    CONTACTS_COMPLETED = "frontline.contacts.completed"
 
 
 @dataclass(frozen=True)
@@ -35,18 +35,25 @@ TOPICS: dict[Topic, TopicSpec] = {
             "Contacts validated, identified and enriched by intake.",
             "the routing pool (tenant), so routing sees a pool's contacts in order",
         ),
-        TopicSpec(Topic.AGENTS_EVENTS, "Agent profile and state changes.", "the routing pool (tenant)"),
         TopicSpec(
-            Topic.ROUTING_EVENTS, "Routing decisions, offers, assignments, transfers.", "the routing pool (tenant)"
+            Topic.AGENTS_EVENTS,
+            "What agents do: profiles saved, state requests, offers answered, contacts handled and transferred.",
+            "the routing pool (tenant)",
+        ),
+        TopicSpec(
+            Topic.ROUTING_REQUESTS,
+            "Queue policies saved, and customers who left before their contact was completed.",
+            "the routing pool (tenant)",
+        ),
+        TopicSpec(
+            Topic.ROUTING_EVENTS,
+            "Routing's facts: queued, decisions, offers, assignments, transfers, completions, agent states. "
+            "Routing rebuilds its state from them, so they are kept for 30 days.",
+            "the routing pool (tenant)",
+            retention_days=30,
         ),
         TopicSpec(Topic.UPSELL_SUGGESTIONS, "Soft-sales suggestions shown to agents.", "the contact id"),
         TopicSpec(Topic.UPSELL_OUTCOMES, "What the customer said to a suggestion.", "the contact id"),
-        TopicSpec(
-            Topic.CONTACTS_COMPLETED,
-            "Contacts finished, with disposition and resolution.",
-            "the contact id",
-            retention_days=30,
-        ),
     )
 }
 

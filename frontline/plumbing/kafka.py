@@ -61,7 +61,12 @@ async def ensure_topics(settings: Settings, names: Iterable[str] | None = None) 
             try:
                 await admin.create_topics(
                     [
-                        NewTopic(name, settings.kafka_topic_partitions, settings.kafka_replication_factor)
+                        NewTopic(
+                            name,
+                            settings.kafka_topic_partitions,
+                            settings.kafka_replication_factor,
+                            topic_configs={"retention.ms": str(_retention_ms(name))},
+                        )
                         for name in missing
                     ]
                 )
@@ -70,6 +75,14 @@ async def ensure_topics(settings: Settings, names: Iterable[str] | None = None) 
             await _until_described(admin, missing)
     finally:
         await admin.close()
+
+
+def _retention_ms(name: str) -> int:
+    """The registry's retention for a Frontline topic and its DLQ; the broker's default for others."""
+    for topic, spec in TOPICS.items():
+        if name in (topic.value, dlq_topic(topic.value)):
+            return spec.retention_days * 86_400_000
+    return 7 * 86_400_000
 
 
 async def _until_described(admin: AIOKafkaAdminClient, names: list[str], seconds: float = 15) -> None:

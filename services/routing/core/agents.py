@@ -1,0 +1,79 @@
+"""An agent as routing sees them: profile, presence, the contacts and offers in hand, and why they may not qualify."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from frontline.contracts.agents import AgentProfile, Presence
+from frontline.contracts.contacts import Channel
+from frontline.contracts.routing import AgentState
+
+
+@dataclass
+class Agent:
+    profile: AgentProfile
+    idle_since: datetime
+    presence: Presence = Presence.OFFLINE
+    reason: str | None = None
+    wrap_up_until: datetime | None = None
+    missed_offers: int = 0
+    work: dict[str, Channel] = field(default_factory=dict)  # contact id → channel, assigned contacts
+    offers: dict[str, tuple[str, Channel]] = field(default_factory=dict)  # offer id → (contact id, channel)
+    skills: dict[str, int] = field(init=False)
+    languages: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reprofile(self.profile)
+
+    def reprofile(self, profile: AgentProfile) -> None:
+        self.profile = profile
+        self.skills = {level.skill: level.proficiency for level in profile.skills}
+        self.languages = frozenset(profile.languages)
+
+    @property
+    def agent_id(self) -> str:
+        return self.profile.agent_id
+
+    @property
+    def routable(self) -> bool:
+        """Available and not in after-contact work: may be offered contacts (room permitting)."""
+        return self.presence is Presence.AVAILABLE and self.wrap_up_until is None
+
+    @property
+    def state(self) -> AgentState:
+        return self.state_with(self.presence)
+
+    def state_with(self, presence: Presence) -> AgentState:
+        """What dashboards show: presence first, then wrap-up, then busy with contacts or offers."""
+        if presence is not Presence.AVAILABLE:
+            return AgentState(presence.value)
+        if self.wrap_up_until is not None:
+            return AgentState.WRAP_UP
+        if self.work or self.offers:
+            return AgentState.BUSY
+        return AgentState.AVAILABLE
+
+    def channels_in_hand(self) -> list[Channel]:
+        return [*self.work.values(), *(channel for _, channel in self.offers.values())]
+
+    def room_problem(self, channel: Channel) -> str | None:
+        """Why this agent cannot take one more contact on `channel`, or None if they can."""
+        in_hand = self.channels_in_hand()
+        exclusive = self.profile.exclusive_channels
+        if any(held in exclusive for held in in_hand):
+            return "busy on an exclusive channel"
+        if in_hand and channel in exclusive:
+            return f"{channel.value} needs the agent free of other contacts"
+        capacity = self.profile.capacity.get(channel, 0)
+        if capacity == 0:
+            return f"does not take {channel.value}"
+        if in_hand.count(channel) >= capacity:
+            return f"{channel.value} capacity {capacity} in use"
+        return None
+
+    def has_room_on_some_channel(self) -> bool:
+        return any(self.room_problem(channel) is None for channel in self.profile.capacity)
+
+    def idle_seconds(self, now: datetime) -> float:
+        return max(0.0, (now - self.idle_since).total_seconds())

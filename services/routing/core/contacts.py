@@ -1,0 +1,88 @@
+"""A contact in routing's hands: waiting in a queue, offered to an agent, or assigned."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from frontline.contracts.contacts import SkillRequirement
+from frontline.contracts.policies import QueuePolicy, RelaxationStep, ServiceClass
+from frontline.contracts.routing import QueuedContact
+
+# Priority buys a head start over older contacts: 3 s of waiting per priority point, so a
+# priority-100 contact goes before a priority-0 one that has waited up to 5 minutes.
+AGING_SECONDS_PER_POINT = 3.0
+
+
+class Stage(StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    ASSIGNED = "assigned"
+
+
+@dataclass
+class Contact:
+    queued: QueuedContact
+    policy: QueuePolicy
+    stage: Stage = Stage.WAITING
+    offer_id: str | None = None
+    agent_id: str | None = None
+    assigned_at: datetime | None = None
+    offers_made: int = 0
+    declined_by: set[str] = field(default_factory=set)
+    step: int = 0
+
+    @property
+    def contact_id(self) -> str:
+        return self.queued.contact_id
+
+    @property
+    def queue(self) -> str:
+        return self.queued.queue
+
+    @property
+    def aging_key(self) -> float:
+        """Waiting contacts are served in this order (smallest first) unless one is overdue."""
+        return self.queued.arrived_at.timestamp() - self.queued.priority * AGING_SECONDS_PER_POINT
+
+    @property
+    def service_class(self) -> ServiceClass:
+        return next(c for c in self.policy.service_classes if c.name == self.queued.service_class)
+
+    @property
+    def class_key(self) -> tuple[str, str]:
+        """Overdue contacts take turns by (queue, service class)."""
+        return (self.queued.queue, self.queued.service_class)
+
+    def overdue_at(self) -> float:
+        return self.queued.arrived_at.timestamp() + self.service_class.max_wait_seconds
+
+    def requirements(self) -> RelaxationStep:
+        return self.policy.steps[self.step]
+
+    def required_skills(self) -> dict[str, int]:
+        """Skill → minimum proficiency in force at the current step (queue's and contact's, strictest wins)."""
+        step = self.requirements()
+        if not step.require_skills:
+            return {}
+        merged: dict[str, int] = {}
+        requirement: SkillRequirement
+        for requirement in (*self.policy.skills, *self.queued.skills):
+            merged[requirement.skill] = max(merged.get(requirement.skill, 1), requirement.min_proficiency)
+        return {skill: max(1, level - step.proficiency_relaxed_by) for skill, level in merged.items()}
+
+    def required_language(self) -> str | None:
+        if not self.requirements().require_language or self.queued.language is None:
+            return None
+        return self.queued.language.split("-")[0]
+
+    def waited_seconds(self, now: datetime) -> float:
+        return max(0.0, (now - self.queued.arrived_at).total_seconds())
+
+    def next_step_at(self) -> float | None:
+        """When the next relaxation step starts (epoch seconds), if there is one."""
+        following = self.step + 1
+        if following >= len(self.policy.steps):
+            return None
+        return self.queued.queued_at.timestamp() + self.policy.steps[following].after_seconds

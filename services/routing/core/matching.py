@@ -1,0 +1,113 @@
+"""Who may take a contact, and who fits best: qualification, score and the explanation of a decision."""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from frontline.contracts.routing import Candidate, Exclusion
+from services.routing.core.agents import Agent
+from services.routing.core.contacts import Contact
+
+EXPLAINED_CANDIDATES = 5
+EXPLAINED_EXCLUSIONS = 10
+
+
+def why_not(agent: Agent, contact: Contact) -> str | None:
+    """The first reason `agent` may not take `contact` now, or None if they qualify."""
+    if not agent.routable:
+        return "in wrap-up" if agent.wrap_up_until is not None else f"{agent.presence.value}"
+    queued = contact.queued
+    if queued.only_agent is not None and agent.agent_id != queued.only_agent:
+        return "not the transfer target"
+    if queued.escalated_to is not None and agent.profile.tier is not queued.escalated_to:
+        return f"not in the {queued.escalated_to.value} tier"
+    room = agent.room_problem(queued.channel)
+    if room is not None:
+        return room
+    for skill, minimum in contact.required_skills().items():
+        level = agent.skills.get(skill)
+        if level is None:
+            return f"lacks skill {skill}"
+        if level < minimum:
+            return f"{skill} proficiency {level} below {minimum}"
+    language = contact.required_language()
+    if language is not None and agent.languages and language not in agent.languages:
+        return f"does not speak {language}"
+    return None
+
+
+@dataclass(frozen=True)
+class Score:
+    """Best first: not having declined this contact, the customer's last agent, proficiency, idle time."""
+
+    agent: Agent
+    declined: bool
+    preferred: bool
+    fit: float
+    idle_seconds: float
+
+    @property
+    def rank(self) -> tuple[bool, bool, float, float, str]:
+        return (not self.declined, self.preferred, self.fit, self.idle_seconds, self.agent.agent_id)
+
+    def as_candidate(self) -> Candidate:
+        return Candidate(
+            agent_id=self.agent.agent_id,
+            fit=round(self.fit, 3),
+            idle_seconds=round(self.idle_seconds, 3),
+            preferred=self.preferred,
+        )
+
+
+def score(agent: Agent, contact: Contact, *, preferred_agent: str | None, now: datetime) -> Score:
+    required = contact.required_skills()
+    fit = sum(agent.skills[skill] for skill in required) / len(required) if required else 0.0
+    return Score(
+        agent=agent,
+        declined=agent.agent_id in contact.declined_by,
+        preferred=agent.agent_id == preferred_agent,
+        fit=fit,
+        idle_seconds=agent.idle_seconds(now),
+    )
+
+
+@dataclass
+class Search:
+    """The outcome of looking for an agent for one contact, with what the explanation needs."""
+
+    ranked: list[Score]  # the best few, best first
+    excluded: list[Exclusion]
+    excluded_counts: Counter[str]
+
+    @property
+    def best(self) -> Score | None:
+        return self.ranked[0] if self.ranked else None
+
+    def candidates(self) -> list[Candidate]:
+        return [s.as_candidate() for s in self.ranked[:EXPLAINED_CANDIDATES]]
+
+
+def search_agents(
+    contact: Contact, considered: Iterable[Agent], *, preferred_agent: str | None, now: datetime
+) -> Search:
+    """Every considered agent either qualifies (and is scored) or is excluded with a reason."""
+    scores: list[Score] = []
+    excluded: list[Exclusion] = []
+    counts: Counter[str] = Counter()
+    for agent in considered:
+        reason = why_not(agent, contact)
+        if reason is None:
+            scores.append(score(agent, contact, preferred_agent=preferred_agent, now=now))
+            continue
+        counts[reason] += 1
+        if len(excluded) < EXPLAINED_EXCLUSIONS:
+            excluded.append(Exclusion(agent_id=agent.agent_id, reason=reason))
+    return Search(
+        ranked=heapq.nlargest(EXPLAINED_CANDIDATES, scores, key=lambda s: s.rank),
+        excluded=excluded,
+        excluded_counts=counts,
+    )

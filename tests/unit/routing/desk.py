@@ -1,0 +1,118 @@
+"""A routing pool driven in virtual time, with the facts it produced, for unit and property tests."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from frontline.contracts.envelope import Event
+from frontline.contracts.routing import Offer, OfferCreated
+from services.routing.core.contacts import Stage
+from services.routing.core.router import Router
+from services.routing.core.state import Fact, PoolState
+
+T0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
+
+
+class Desk:
+    def __init__(self, tenant: str = "acme") -> None:
+        self.router = Router(tenant)
+        self.now = T0
+        self.facts: list[Fact] = []
+
+    def do(self, event: Event) -> list[Fact]:
+        facts = self.router.apply(event, self.now)
+        self.facts += facts
+        return facts
+
+    def wait(self, seconds: float) -> list[Fact]:
+        self.now += timedelta(seconds=seconds)
+        facts = self.router.tick(self.now)
+        self.facts += facts
+        return facts
+
+    def of(self, kind: type[Event], facts: list[Fact] | None = None) -> list[Any]:
+        return [fact.data for fact in (self.facts if facts is None else facts) if fact.kind is kind]
+
+    def open_offer(self, agent_id: str) -> Offer:
+        """The offer this agent holds now (the test fails if there is not exactly one)."""
+        held = [offer for offer in self.of(OfferCreated) if offer.offer_id in self.router.agents[agent_id].offers]
+        assert len(held) == 1, f"{agent_id} holds {len(held)} offers"
+        return held[0]
+
+    def replayed(self) -> PoolState:
+        state = PoolState(self.router.tenant)
+        for fact in self.facts:
+            state.evolve(fact)
+        return state
+
+
+def snapshot(state: PoolState, *, now: datetime = T0) -> dict[str, Any]:
+    """Everything that decides routing after `now`, in comparable form."""
+    return {
+        "policies": {queue: (policy, state.policy_versions[queue]) for queue, policy in state.policies.items()},
+        "agents": {
+            agent_id: (
+                agent.profile,
+                agent.presence,
+                agent.reason,
+                agent.idle_since,
+                agent.wrap_up_until,
+                agent.missed_offers,
+                dict(agent.work),
+                dict(agent.offers),
+            )
+            for agent_id, agent in state.agents.items()
+        },
+        "contacts": {
+            contact_id: (
+                contact.queued,
+                contact.stage,
+                contact.offer_id,
+                contact.agent_id,
+                contact.assigned_at,
+                contact.offers_made,
+                sorted(contact.declined_by),
+                contact.step,
+            )
+            for contact_id, contact in state.contacts.items()
+        },
+        "offers": dict(state.offers),
+        "waiting": list(state.waiting),
+        "routable": sorted(state.routable),
+        "last_agent": dict(state.last_agent),
+        "class_served": dict(state.class_served),
+        "due": sorted({(due, kind, key) for due, _, kind, key in state.timers if due > now.timestamp()}),
+    }
+
+
+def holdings(state: PoolState) -> Counter[str]:
+    """How many agents hold each contact, by offer or assignment."""
+    held: Counter[str] = Counter()
+    for agent in state.agents.values():
+        held.update(agent.work.keys())
+        held.update(contact_id for contact_id, _ in agent.offers.values())
+    return held
+
+
+def check_invariants(state: PoolState) -> None:
+    """Capacity, single holder, and offers that agree between contact, agent and pool."""
+    held = holdings(state)
+    assert all(count == 1 for count in held.values()), f"contacts held twice: {+held}"
+    for agent in state.agents.values():
+        in_hand = agent.channels_in_hand()
+        for channel in set(in_hand):
+            assert in_hand.count(channel) <= agent.profile.capacity.get(channel, 0), f"{agent.agent_id} over capacity"
+        if any(channel in agent.profile.exclusive_channels for channel in in_hand):
+            assert len(in_hand) == 1, f"{agent.agent_id} holds more beside an exclusive contact"
+        for offer_id, (contact_id, _) in agent.offers.items():
+            contact = state.contacts[contact_id]
+            assert state.offers[offer_id] == contact_id
+            assert contact.stage is Stage.OFFERED
+            assert contact.agent_id == agent.agent_id
+    for contact in state.contacts.values():
+        if contact.stage is Stage.WAITING:
+            assert contact.contact_id not in held
+        else:
+            assert held[contact.contact_id] == 1
