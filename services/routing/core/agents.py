@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,6 +23,8 @@ class Agent:
     offers: dict[str, tuple[str, Channel]] = field(default_factory=dict)  # offer id → (contact id, channel)
     skills: dict[str, int] = field(init=False)
     languages: frozenset[str] = field(init=False)
+    load: Counter[Channel] = field(default_factory=Counter)  # contacts and offers in hand, per channel
+    indexed_free: set[Channel] = field(default_factory=set)  # where the pool's `free` index lists this agent
 
     def __post_init__(self) -> None:
         self.reprofile(self.profile)
@@ -57,23 +60,52 @@ class Agent:
     def channels_in_hand(self) -> list[Channel]:
         return [*self.work.values(), *(channel for _, channel in self.offers.values())]
 
+    def hold_offer(self, offer_id: str, contact_id: str, channel: Channel) -> None:
+        self.offers[offer_id] = (contact_id, channel)
+        self.load[channel] += 1
+
+    def drop_offer(self, offer_id: str) -> None:
+        held = self.offers.pop(offer_id, None)
+        if held is not None:
+            self.load[held[1]] -= 1
+
+    def hold_contact(self, contact_id: str, channel: Channel) -> None:
+        self.work[contact_id] = channel
+        self.load[channel] += 1
+
+    def drop_contact(self, contact_id: str) -> bool:
+        channel = self.work.pop(contact_id, None)
+        if channel is None:
+            return False
+        self.load[channel] -= 1
+        return True
+
     def room_problem(self, channel: Channel) -> str | None:
         """Why this agent cannot take one more contact on `channel`, or None if they can."""
-        in_hand = self.channels_in_hand()
         exclusive = self.profile.exclusive_channels
-        if any(held in exclusive for held in in_hand):
+        in_hand = sum(self.load.values())
+        if in_hand and any(self.load[held] for held in exclusive):
             return "busy on an exclusive channel"
         if in_hand and channel in exclusive:
             return f"{channel.value} needs the agent free of other contacts"
         capacity = self.profile.capacity.get(channel, 0)
         if capacity == 0:
             return f"does not take {channel.value}"
-        if in_hand.count(channel) >= capacity:
+        if self.load[channel] >= capacity:
             return f"{channel.value} capacity {capacity} in use"
         return None
 
-    def has_room_on_some_channel(self) -> bool:
-        return any(self.room_problem(channel) is None for channel in self.profile.capacity)
+    def free_channels(self) -> list[Channel]:
+        """The channels on which this agent has room for one more contact (presence aside)."""
+        exclusive = self.profile.exclusive_channels
+        in_hand = sum(self.load.values())
+        if in_hand and any(self.load[held] for held in exclusive):
+            return []
+        return [
+            channel
+            for channel, capacity in self.profile.capacity.items()
+            if self.load[channel] < capacity and not (in_hand and channel in exclusive)
+        ]
 
     def idle_seconds(self, now: datetime) -> float:
         return max(0.0, (now - self.idle_since).total_seconds())

@@ -32,6 +32,7 @@ class Contact:
     offers_made: int = 0
     declined_by: set[str] = field(default_factory=set)
     step: int = 0
+    _skills_at_step: tuple[int, dict[str, int]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def contact_id(self) -> str:
@@ -63,7 +64,11 @@ class Contact:
 
     def required_skills(self) -> dict[str, int]:
         """Skill → minimum proficiency in force at the current step (queue's and contact's, strictest wins)."""
-        step = self.requirements()
+        if self._skills_at_step is None or self._skills_at_step[0] != self.step:
+            self._skills_at_step = (self.step, self._skills_for(self.requirements()))
+        return self._skills_at_step[1]
+
+    def _skills_for(self, step: RelaxationStep) -> dict[str, int]:
         if not step.require_skills:
             return {}
         merged: dict[str, int] = {}

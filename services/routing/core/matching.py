@@ -20,16 +20,19 @@ def why_not(agent: Agent, contact: Contact) -> str | None:
     """The first reason `agent` may not take `contact` now, or None if they qualify."""
     if not agent.routable:
         return "in wrap-up" if agent.wrap_up_until is not None else f"{agent.presence.value}"
+    return agent.room_problem(contact.queued.channel) or unfit(agent, contact)
+
+
+def unfit(agent: Agent, contact: Contact) -> str | None:
+    """Why `agent` does not fit `contact` (target, tier, skills, language), availability and room aside."""
     queued = contact.queued
     if queued.only_agent is not None and agent.agent_id != queued.only_agent:
         return "not the transfer target"
     if queued.escalated_to is not None and agent.profile.tier is not queued.escalated_to:
         return f"not in the {queued.escalated_to.value} tier"
-    room = agent.room_problem(queued.channel)
-    if room is not None:
-        return room
+    skills = agent.skills
     for skill, minimum in contact.required_skills().items():
-        level = agent.skills.get(skill)
+        level = skills.get(skill)
         if level is None:
             return f"lacks skill {skill}"
         if level < minimum:

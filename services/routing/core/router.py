@@ -111,7 +111,7 @@ class Router(PoolState):
         fact = Fact(kind=kind, data=data, at=at)
         self.evolve(fact)
         self._facts.append(fact)
-        agent_id = getattr(data, "agent_id", None)
+        agent_id = data.__dict__.get("agent_id")
         if agent_id is not None and kind is not AgentStateChanged:
             self._report_state(agent_id, at)
 
@@ -156,7 +156,7 @@ class Router(PoolState):
         self._selection.contact_ready(contact_id, Trigger.CONTACT_QUEUED)
 
     def _queue_for(self, *, concern: str, channel: Any) -> QueuePolicy:
-        ordered = sorted(self.policies.values(), key=lambda policy: (policy.order, policy.queue))
+        ordered = self.queue_order
         return next((policy for policy in ordered if policy.takes(concern=concern, channel=channel)), ordered[-1])
 
     def _customer_left(self, event: CustomerLeft, now: datetime) -> None:

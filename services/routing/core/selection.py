@@ -13,10 +13,11 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from frontline.contracts.routing import Decision, RoutingDecision, Trigger
+from frontline.contracts.contacts import Channel
+from frontline.contracts.routing import Decision, Exclusion, RoutingDecision, Trigger
 from services.routing.core.agents import Agent
 from services.routing.core.contacts import Contact, Stage
-from services.routing.core.matching import score, search_agents, why_not
+from services.routing.core.matching import EXPLAINED_EXCLUSIONS, score, search_agents, unfit, why_not
 
 if TYPE_CHECKING:
     from services.routing.core.router import Router
@@ -58,6 +59,9 @@ class Selection:
         considered, counts = self._considered(contact)
         search = search_agents(contact, considered, preferred_agent=self.preferred_agent(contact, now), now=now)
         counts.update(search.excluded_counts)
+        excluded = search.excluded + self._sample_of_others(
+            contact, considered, EXPLAINED_EXCLUSIONS - len(search.excluded)
+        )
         best = search.best
         decision = Decision(
             contact_id=contact.contact_id,
@@ -67,7 +71,7 @@ class Selection:
             requirements=contact.requirements(),
             chosen=best.as_candidate() if best else None,
             candidates=search.candidates(),
-            excluded=search.excluded,
+            excluded=excluded,
             excluded_counts=dict(counts),
         )
         pool.emit(RoutingDecision, decision, now)
@@ -75,19 +79,40 @@ class Selection:
             pool.offer(contact, best.agent, now)
 
     def _considered(self, contact: Contact) -> tuple[list[Agent], Counter[str]]:
-        """The routable agents worth checking one by one; the rest are counted by reason."""
+        """The agents worth checking one by one (free on the channel, with the scarcest skill);
+        the rest are counted by reason."""
         pool = self._router
+        channel = contact.queued.channel
         counts: Counter[str] = Counter()
         if len(pool.agents) > len(pool.routable):
             counts[UNAVAILABLE] = len(pool.agents) - len(pool.routable)
-        candidates: set[str] = pool.routable
+        candidates = pool.free.get(channel, set())
+        if len(pool.routable) > len(candidates):
+            counts[f"no room for {channel.value}"] = len(pool.routable) - len(candidates)
         required = contact.required_skills()
         if required:
-            scarcest = min(required, key=lambda skill: len(pool.routable_by_skill.get(skill, ())))
-            candidates = pool.routable_by_skill.get(scarcest, set())
-            if len(pool.routable) > len(candidates):
-                counts[f"lacks skill {scarcest}"] = len(pool.routable) - len(candidates)
+            scarcest = min(required, key=lambda skill: len(pool.by_skill.get(skill, ())))
+            skilled = candidates & pool.by_skill.get(scarcest, set())
+            if len(candidates) > len(skilled):
+                counts[f"lacks skill {scarcest}"] = len(candidates) - len(skilled)
+            candidates = skilled
         return [pool.agents[agent_id] for agent_id in candidates], counts
+
+    def _sample_of_others(self, contact: Contact, considered: list[Agent], size: int) -> list[Exclusion]:
+        """A few agents ruled out before scoring (unavailable, no room, lacking the skill), with their reason."""
+        sample: list[Exclusion] = []
+        if size <= 0 or len(considered) == len(self._router.agents):
+            return sample
+        checked = {agent.agent_id for agent in considered}
+        for agent_id, agent in self._router.agents.items():
+            if agent_id in checked:
+                continue
+            reason = why_not(agent, contact)
+            if reason is not None:
+                sample.append(Exclusion(agent_id=agent_id, reason=reason))
+                if len(sample) == size:
+                    break
+        return sample
 
     def preferred_agent(self, contact: Contact, now: datetime) -> str | None:
         """The customer's last agent, if they served them within the queue's sticky window."""
@@ -100,8 +125,8 @@ class Selection:
     def _fill(self, agent_id: str, now: datetime) -> None:
         pool = self._router
         agent = pool.agents.get(agent_id)
-        while agent is not None and agent.routable and agent.has_room_on_some_channel():
-            contact = self._best_contact_for(agent, now)
+        while agent is not None and agent.routable:
+            contact = self._best_contact_for(agent, set(agent.free_channels()), now)
             if contact is None:
                 return
             chosen = score(agent, contact, preferred_agent=self.preferred_agent(contact, now), now=now)
@@ -117,7 +142,9 @@ class Selection:
             pool.emit(RoutingDecision, decision, now)
             pool.offer(contact, agent, now)
 
-    def _best_contact_for(self, agent: Agent, now: datetime) -> Contact | None:
+    def _best_contact_for(self, agent: Agent, rooms: set[Channel], now: datetime) -> Contact | None:
+        if not rooms:
+            return None
         pool, epoch = self._router, now.timestamp()
         overdue = sorted(
             (pool.class_served.get(key, 0.0), key)
@@ -129,14 +156,16 @@ class Selection:
                 if due > epoch:
                     break
                 contact = pool.contacts[contact_id]
-                if _takes(agent, contact):
+                if _takes(agent, rooms, contact):
                     return contact
         for _, contact_id in pool.waiting:
             contact = pool.contacts[contact_id]
-            if _takes(agent, contact):
+            if _takes(agent, rooms, contact):
                 return contact
         return None
 
 
-def _takes(agent: Agent, contact: Contact) -> bool:
-    return agent.agent_id not in contact.declined_by and why_not(agent, contact) is None
+def _takes(agent: Agent, rooms: set[Channel], contact: Contact) -> bool:
+    return (
+        contact.queued.channel in rooms and agent.agent_id not in contact.declined_by and unfit(agent, contact) is None
+    )

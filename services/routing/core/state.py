@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sortedcontainers import SortedList
 
 from frontline.contracts.agents import Presence
+from frontline.contracts.contacts import Channel
 from frontline.contracts.envelope import Event
 from frontline.contracts.policies import DEFAULT_QUEUE, QueuePolicy, default_policy
 from frontline.contracts.routing import (
@@ -57,6 +59,7 @@ class PoolState:
         self.policies: dict[str, QueuePolicy] = {DEFAULT_QUEUE: default_policy()}
         self.policy_versions: dict[str, int] = {DEFAULT_QUEUE: 1}
         self.policy_history: dict[tuple[str, int], QueuePolicy] = {(DEFAULT_QUEUE, 1): default_policy()}
+        self.queue_order: list[QueuePolicy] = list(self.policies.values())  # by `order`: where a contact goes
         self.agents: dict[str, Agent] = {}
         self.reported_states: dict[str, AgentState] = {}
         self.contacts: dict[str, Contact] = {}
@@ -64,8 +67,9 @@ class PoolState:
         self.waiting: SortedList = SortedList()  # (aging key, contact id)
         self.overdue_lines: dict[tuple[str, str], SortedList] = {}  # class key → (overdue at, contact id)
         self.class_served: dict[tuple[str, str], float] = {}
-        self.routable: set[str] = set()
-        self.routable_by_skill: dict[str, set[str]] = {}
+        self.routable: set[str] = set()  # available and not in wrap-up
+        self.free: dict[Channel, set[str]] = {}  # routable with room for one more contact on the channel
+        self.by_skill: dict[str, set[str]] = {}
         self.last_agent: dict[str, tuple[str, float]] = {}  # customer id → (agent id, when assigned)
         self.timers: list[tuple[float, int, str, str]] = []  # (due, sequence, kind, id)
         self.handle_times: dict[str, deque[float]] = {}
@@ -79,14 +83,26 @@ class PoolState:
     # --- indices -------------------------------------------------------------------------------
 
     def _reindex_agent(self, agent: Agent) -> None:
+        """Keep `routable` and `free` (routable with room, per channel) true for this agent."""
         agent_id = agent.agent_id
-        for members in self.routable_by_skill.values():
-            members.discard(agent_id)
-        self.routable.discard(agent_id)
-        if agent.routable and agent_id in self.agents:
+        routable = agent.routable and agent_id in self.agents
+        free = set(agent.free_channels()) if routable else set()
+        for channel in agent.indexed_free - free:
+            self.free[channel].discard(agent_id)
+        for channel in free - agent.indexed_free:
+            self.free.setdefault(channel, set()).add(agent_id)
+        agent.indexed_free = free
+        if routable:
             self.routable.add(agent_id)
+        else:
+            self.routable.discard(agent_id)
+
+    def _index_skills(self, agent: Agent, skills: Iterable[str]) -> None:
+        for skill in skills:
+            self.by_skill.get(skill, set()).discard(agent.agent_id)
+        if agent.agent_id in self.agents:
             for skill in agent.skills:
-                self.routable_by_skill.setdefault(skill, set()).add(agent_id)
+                self.by_skill.setdefault(skill, set()).add(agent.agent_id)
 
     def _line_up(self, contact: Contact) -> None:
         self.waiting.add((contact.aging_key, contact.contact_id))
@@ -119,7 +135,7 @@ class PoolState:
             return None
         agent = self.agents.get(contact.agent_id or "")
         if agent is not None:
-            agent.offers.pop(offer_id, None)
+            agent.drop_offer(offer_id)
             if declined:
                 contact.declined_by.add(agent.agent_id)
         contact.stage, contact.offer_id, contact.agent_id = Stage.WAITING, None, None
@@ -138,16 +154,20 @@ def _policy_changed(state: PoolState, data: Any, at: datetime) -> None:
     state.policies[policy.queue] = policy
     state.policy_versions[policy.queue] = data.policy_version
     state.policy_history[(policy.queue, data.policy_version)] = policy
+    state.queue_order = sorted(state.policies.values(), key=lambda queue: (queue.order, queue.queue))
 
 
 def _agent_changed(state: PoolState, data: Any, at: datetime) -> None:
     profile = data.profile
     agent = state.agents.get(profile.agent_id)
+    previous_skills: list[str] = []
     if agent is None:
         agent = state.agents[profile.agent_id] = Agent(profile=profile, idle_since=at)
         state.reported_states[agent.agent_id] = agent.state
     else:
+        previous_skills = list(agent.skills)
         agent.reprofile(profile)
+    state._index_skills(agent, previous_skills)
     state._reindex_agent(agent)
 
 
@@ -155,6 +175,7 @@ def _agent_removed(state: PoolState, data: Any, at: datetime) -> None:
     agent = state.agents.pop(data.agent_id, None)
     state.reported_states.pop(data.agent_id, None)
     if agent is not None:
+        state._index_skills(agent, list(agent.skills))
         state._reindex_agent(agent)
 
 
@@ -205,7 +226,9 @@ def _offer_created(state: PoolState, data: Any, at: datetime) -> None:
     contact.stage, contact.offer_id, contact.agent_id = Stage.OFFERED, data.offer_id, data.agent_id
     contact.offers_made += 1
     state.offers[data.offer_id] = data.contact_id
-    state.agents[data.agent_id].offers[data.offer_id] = (data.contact_id, data.channel)
+    agent = state.agents[data.agent_id]
+    agent.hold_offer(data.offer_id, data.contact_id, data.channel)
+    state._reindex_agent(agent)
     state.class_served[contact.class_key] = at.timestamp()
     state._set_timer(data.expires_at.timestamp(), "offer", data.offer_id)
 
@@ -229,8 +252,8 @@ def _contact_assigned(state: PoolState, data: Any, at: datetime) -> None:
     contact = state.contacts[data.contact_id]
     agent = state.agents[data.agent_id]
     state.offers.pop(data.offer_id, None)
-    agent.offers.pop(data.offer_id, None)
-    agent.work[data.contact_id] = contact.queued.channel
+    agent.drop_offer(data.offer_id)
+    agent.hold_contact(data.contact_id, contact.queued.channel)
     agent.missed_offers = 0
     contact.stage, contact.offer_id, contact.assigned_at = Stage.ASSIGNED, None, at
     if contact.queued.customer_id is not None:
@@ -239,8 +262,9 @@ def _contact_assigned(state: PoolState, data: Any, at: datetime) -> None:
 
 def _agent_freed_of(state: PoolState, agent_id: str, contact_id: str, at: datetime) -> Agent | None:
     agent = state.agents.get(agent_id)
-    if agent is not None and agent.work.pop(contact_id, None) is not None:
+    if agent is not None and agent.drop_contact(contact_id):
         agent.idle_since = at
+        state._reindex_agent(agent)
     return agent
 
 

@@ -102,6 +102,7 @@ def check_invariants(state: PoolState) -> None:
     assert all(count == 1 for count in held.values()), f"contacts held twice: {+held}"
     for agent in state.agents.values():
         in_hand = agent.channels_in_hand()
+        assert +agent.load == Counter(in_hand), f"{agent.agent_id}'s load counter drifted"
         for channel in set(in_hand):
             assert in_hand.count(channel) <= agent.profile.capacity.get(channel, 0), f"{agent.agent_id} over capacity"
         if any(channel in agent.profile.exclusive_channels for channel in in_hand):
