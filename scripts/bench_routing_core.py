@@ -70,7 +70,8 @@ def _staff(router: Router, rng: random.Random, agents: int, skills: int, now: da
     router.apply(_event(QueuePolicySaved, policy), now)
     for a in range(agents):
         levels = [
-            {"skill": f"skill-{s}", "proficiency": rng.randint(1, 5)} for s in rng.sample(range(skills), rng.randint(3, 5))
+            {"skill": f"skill-{s}", "proficiency": rng.randint(1, 5)}
+            for s in rng.sample(range(skills), rng.randint(3, 5))
         ]
         profile = requests.AgentProfile.model_validate({"agent_id": f"a-{a}", "skills": levels, "languages": ["en"]})
         router.apply(_event(requests.AgentProfileSaved, profile), now)
@@ -93,7 +94,9 @@ def run(*, agents: int, skills: int, queued: int, operations: int, seed: int = 7
     now = T0
     _staff(router, rng, agents, skills, now)
     for a in range(agents):
-        facts = router.apply(_event(requests.AgentStateRequested, requests.StateRequest(agent_id=f"a-{a}", state="available")), now)
+        facts = router.apply(
+            _event(requests.AgentStateRequested, requests.StateRequest(agent_id=f"a-{a}", state="available")), now
+        )
         _accept_offers(router, facts, now)
     arrived = 0
     while sum(1 for c in router.contacts.values() if c.stage.value == "waiting") < queued:

@@ -53,8 +53,9 @@ class SkillLevel(EventData):
     proficiency: int = Field(ge=1, le=5, description="1 novice … 5 expert.")
 
 
-class AgentProfile(EventData):
-    agent_id: Identifier
+class AgentSettings(EventData):
+    """An agent's profile as REST takes it; the agent id comes from the path."""
+
     name: ShortText = ""
     team: ShortText | None = None
     tier: Tier = Tier.AGENT
@@ -75,6 +76,10 @@ class AgentProfile(EventData):
         if len(names) != len(set(names)):
             raise ValueError("skills: each skill may appear once")
         return self
+
+
+class AgentProfile(AgentSettings):
+    agent_id: Identifier
 
 
 class AgentProfileSaved(Event):

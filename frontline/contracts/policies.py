@@ -61,8 +61,9 @@ def _default_classes() -> list[ServiceClass]:
     ]
 
 
-class QueuePolicy(EventData):
-    queue: QueueName
+class QueueSettings(EventData):
+    """A queue's policy as REST takes it; the queue name comes from the path."""
+
     description: ShortText = ""
     order: int = Field(default=100, description="Queues are tried in this order to place a contact.")
     concerns: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
@@ -96,8 +97,6 @@ class QueuePolicy(EventData):
             raise ValueError("service_classes: names must be unique")
         if 0 not in {service_class.min_priority for service_class in self.service_classes}:
             raise ValueError("service_classes: one class needs min_priority 0 so that every contact has a class")
-        if self.overflow is not None and self.overflow.to_queue == self.queue:
-            raise ValueError("overflow.to_queue: a queue cannot overflow into itself")
         return self
 
     def step_at(self, waited_seconds: float) -> int:
@@ -114,6 +113,16 @@ class QueuePolicy(EventData):
 
     def takes(self, *, concern: str, channel: Channel) -> bool:
         return (not self.concerns or concern in self.concerns) and (not self.channels or channel in self.channels)
+
+
+class QueuePolicy(QueueSettings):
+    queue: QueueName
+
+    @model_validator(mode="after")
+    def _not_into_itself(self) -> Self:
+        if self.overflow is not None and self.overflow.to_queue == self.queue:
+            raise ValueError("overflow.to_queue: a queue cannot overflow into itself")
+        return self
 
 
 DEFAULT_QUEUE = "general"

@@ -77,6 +77,22 @@ async def ensure_topics(settings: Settings, names: Iterable[str] | None = None) 
         await admin.close()
 
 
+async def partitions_of(settings: Settings, topic: str) -> list[int]:
+    """The partition numbers of an existing topic, from the broker."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=REQUEST_TIMEOUT_MS
+    )
+    await admin.start()
+    try:
+        [description] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = sorted(p["partition"] for p in description["partitions"])
+    if description["error_code"] != 0 or not partitions:
+        raise KafkaError(f"topic {topic} is unknown to the broker (error {description['error_code']})")
+    return partitions
+
+
 def _retention_ms(name: str) -> int:
     """The registry's retention for a Frontline topic and its DLQ; the broker's default for others."""
     for topic, spec in TOPICS.items():

@@ -40,12 +40,19 @@ class Runtime:
     producer: EventProducer
     mongo: Client
     db: Database = field(init=False)
+    extra_checks: dict[str, Check] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.db = self.mongo[self.settings.mongodb_database]
 
     def checks(self) -> dict[str, Check]:
-        return {"kafka": self.producer.ready, "mongodb": self.mongo_ready, "streams": self.streams_running}
+        """Readiness: Kafka, MongoDB, the faust workers, and whatever the service added in its setup."""
+        return {
+            "kafka": self.producer.ready,
+            "mongodb": self.mongo_ready,
+            "streams": self.streams_running,
+            **self.extra_checks,
+        }
 
     async def mongo_ready(self) -> None:
         await ping(self.mongo)
@@ -69,10 +76,16 @@ async def _no_setup(_: Runtime) -> None:
 
 
 def create_service(
-    *, service: str, settings: Settings, routers: Sequence[APIRouter] = (), setup: Setup = _no_setup
+    *,
+    service: str,
+    settings: Settings,
+    routers: Sequence[APIRouter] = (),
+    setup: Setup = _no_setup,
+    teardown: Setup = _no_setup,
 ) -> FastAPI:
     """The service's ASGI app. Its lifespan connects to Kafka and MongoDB, runs `setup`
-    (indexes, stream agents), starts the faust workers, and undoes it all on shutdown."""
+    (indexes, stream agents, background workers), starts the faust workers, and on shutdown
+    runs `teardown` and undoes the rest."""
     configure_logging(service=service, level=settings.log_level)
 
     @asynccontextmanager
@@ -91,9 +104,12 @@ def create_service(
         api.state.runtime = runtime
         try:
             await setup(runtime)
-            async with runtime.running_streams():
-                log.info("service started", stream_agents=sorted(runtime.streams.agents))
-                yield
+            try:
+                async with runtime.running_streams():
+                    log.info("service started", stream_agents=sorted(runtime.streams.agents))
+                    yield
+            finally:
+                await teardown(runtime)
         finally:
             await producer.stop()
             await runtime.mongo.close()

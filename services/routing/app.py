@@ -1,12 +1,65 @@
-"""The routing service's process: its stream workers and REST API (business logic follows in its issue)."""
+"""The routing service's process: the stream worker that owns pools, the view REST reads, the REST door."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from frontline.plumbing.service import create_service
+from frontline.contracts import Event
+from frontline.plumbing.kafka import EventProducer
+from frontline.plumbing.logging import get_logger
+from frontline.plumbing.service import Runtime, create_service
 from frontline.plumbing.settings import Settings
+from services.routing.api import router
+from services.routing.settings import RoutingSettings, get_routing_settings
+from services.routing.view import RoutingView
+from services.routing.worker import RoutingWorker
 
 DEFAULT_PORT = 8002
+log = get_logger(__name__)
+
+
+class Components:
+    def __init__(self, settings: Settings, routing: RoutingSettings) -> None:
+        self.worker = RoutingWorker(settings, routing, clock=lambda: datetime.now(UTC))
+        self.view = RoutingView(settings, routing)
+        self._producer: EventProducer | None = None
+
+    async def setup(self, runtime: Runtime) -> None:
+        self._producer = runtime.producer
+        await self.view.start()
+        await self.worker.start()
+        runtime.extra_checks.update({"routing_worker": self.worker.ready, "routing_view": self.view.ready})
+        for task in (self.worker.task, self.view.task):
+            if task is not None:
+                task.add_done_callback(_exit_if_crashed)
+
+    async def publish(self, event: Event) -> None:
+        assert self._producer is not None, "the service has not started"
+        await self._producer.publish(event)
+
+    async def teardown(self, runtime: Runtime) -> None:
+        await self.worker.stop()
+        await self.view.stop()
+
+
+def _exit_if_crashed(task: asyncio.Task[None]) -> None:
+    """A worker that died must not leave a process that looks alive: stop it, so it is restarted."""
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("routing task crashed; stopping the process", task=task.get_name(), error=repr(task.exception()))
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def create(settings: Settings) -> FastAPI:
-    return create_service(service="routing", settings=settings)
+    parts = Components(settings, get_routing_settings())
+    return create_service(
+        service="routing",
+        settings=settings,
+        routers=[router(parts.view, parts.publish)],
+        setup=parts.setup,
+        teardown=parts.teardown,
+    )

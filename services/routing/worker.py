@@ -1,0 +1,267 @@
+"""Routing's stream worker: it owns routing pools by partition and applies each request exactly once.
+
+The inputs (`contacts.received`, `agents.events`, `routing.requests`) and the output
+(`routing.events`) are all keyed by tenant, so partition p of each holds the same pools. For each
+partition p it is assigned, the worker
+  - starts a transactional producer with the id `<group>-p<p>`, which fences any earlier owner of p
+    and aborts that owner's unfinished transaction;
+  - rebuilds the pools of p by replaying partition p of `routing.events`, committed facts only;
+  - then handles each batch of input records of p, and the timers that fell due, in one Kafka
+    transaction that writes the resulting facts and dead letters and commits the input offsets.
+A crash before the commit undoes the whole step: its inputs are read again and applied to state
+rebuilt from committed facts, so no contact is lost and none is offered or assigned twice.
+aiokafka is used directly, not faust, because this needs consume-transform-produce transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.errors import KafkaError, ProducerFenced
+from aiokafka.structs import ConsumerRecord
+
+from frontline.contracts import ContractViolation, Event, Topic, dlq_topic, parse_event
+from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, dead_letter
+from frontline.plumbing.logging import get_logger
+from frontline.plumbing.metrics import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_PUBLISHED
+from frontline.plumbing.settings import Settings
+from services.routing.core.errors import RoutingRefused
+from services.routing.core.router import Router
+from services.routing.core.state import Fact
+from services.routing.facts import as_event, as_fact
+from services.routing.settings import RoutingSettings
+
+log = get_logger(__name__)
+INPUTS = (Topic.CONTACTS_RECEIVED.value, Topic.AGENTS_EVENTS.value, Topic.ROUTING_REQUESTS.value)
+FACTS = Topic.ROUTING_EVENTS.value
+Clock = Callable[[], datetime]
+
+
+class WorkerStopped(RuntimeError):
+    """The routing worker is not running (not started yet, or crashed)."""
+
+
+class Partition:
+    """One owned partition number: its transactional producer and its pools (tenant → router)."""
+
+    def __init__(self, number: int, producer: AIOKafkaProducer, pools: dict[str, Router]) -> None:
+        self.number = number
+        self.producer = producer
+        self.pools = pools
+
+    def due(self, now: datetime) -> bool:
+        epoch = now.timestamp()
+        return any((due := pool.next_due()) is not None and due <= epoch for pool in self.pools.values())
+
+
+class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, settings: Settings, routing: RoutingSettings, *, clock: Clock) -> None:
+        self._settings = settings
+        self._routing = routing
+        self._clock = clock
+        self.group = f"{settings.kafka_group_prefix}-routing"
+        self.partitions: dict[int, Partition] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.assigned = asyncio.Event()  # set once the group has given this worker its partitions
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            group_id=self.group,
+            client_id="frontline-routing",
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            auto_offset_reset=self._settings.kafka_offset_reset,
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            session_timeout_ms=15_000,
+            heartbeat_interval_ms=3_000,
+            request_timeout_ms=REQUEST_TIMEOUT_MS + 5_000,
+        )
+        self._consumer.subscribe(list(INPUTS), listener=self)
+        await self._consumer.start()
+        self.task = asyncio.create_task(self._run(), name="routing-worker")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        for partition in list(self.partitions.values()):
+            await partition.producer.stop()
+        self.partitions.clear()
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def ready(self) -> None:
+        if self.task is None or self.task.done():
+            raise WorkerStopped("the routing worker is not running")
+        if not self.assigned.is_set():
+            raise WorkerStopped("the routing worker has not been given its partitions yet")
+
+    # --- ownership -----------------------------------------------------------------------------
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        for number in sorted({tp.partition for tp in revoked}):
+            partition = self.partitions.pop(number, None)
+            if partition is not None:
+                await partition.producer.stop()
+                log.info("routing partition released", partition=number, pools=len(partition.pools))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        numbers = sorted({tp.partition for tp in assigned} - set(self.partitions))
+        for number in numbers:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                client_id=f"frontline-routing-p{number}",
+                transactional_id=f"{self.group}-p{number}",
+                acks="all",
+                enable_idempotence=True,
+                request_timeout_ms=REQUEST_TIMEOUT_MS,
+                linger_ms=2,
+            )
+            await producer.start()
+            pools = await self._replay(number)
+            self.partitions[number] = Partition(number, producer, pools)
+            log.info("routing partition taken", partition=number, pools=len(pools))
+        self.assigned.set()
+
+    async def _replay(self, number: int) -> dict[str, Router]:
+        """The pools of partition `number`, rebuilt from its committed facts."""
+        pools: dict[str, Router] = {}
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            request_timeout_ms=REQUEST_TIMEOUT_MS + 5_000,
+        )
+        await reader.start()
+        try:
+            tp = TopicPartition(FACTS, number)
+            reader.assign([tp])
+            await reader.seek_to_beginning(tp)
+            end = (await reader.end_offsets([tp]))[tp]
+            while await reader.position(tp) < end:
+                for record in (await reader.getmany(tp, timeout_ms=500, max_records=5_000)).get(tp, []):
+                    event = parse_event(record.value)
+                    pool = pools.get(event.tenant) or pools.setdefault(event.tenant, Router(event.tenant))
+                    pool.evolve(as_fact(event))
+        finally:
+            await reader.stop()
+        return pools
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        timeout_ms = int(self._routing.tick_seconds * 1000)
+        while True:
+            batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=self._routing.max_batch)
+            by_partition: dict[int, list[ConsumerRecord]] = {}
+            for tp, records in batches.items():
+                by_partition.setdefault(tp.partition, []).extend(records)
+            now = self._clock()
+            for number, partition in list(self.partitions.items()):
+                records = by_partition.get(number, [])
+                if records or partition.due(now):
+                    await self._step(partition, records, now)
+
+    async def _step(self, partition: Partition, records: list[ConsumerRecord], now: datetime) -> None:
+        """Apply `records` and the timers due, and commit it all at once, or nothing."""
+        try:
+            async with partition.producer.transaction():
+                sent: list[asyncio.Future[object]] = []
+                offsets: dict[TopicPartition, int] = {}
+                outcomes: list[tuple[str, str]] = []
+                for record in records:
+                    futures, outcome = await self._handle(partition, record, now)
+                    sent += futures
+                    outcomes.append((record.topic, outcome))
+                    offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
+                for pool in partition.pools.values():
+                    due = pool.next_due()
+                    if due is not None and due <= now.timestamp():
+                        sent += await self._publish(partition, pool.tick(now), tenant=pool.tenant, cause=None)
+                await asyncio.gather(*sent)
+                if offsets:
+                    await partition.producer.send_offsets_to_transaction(offsets, self.group)
+        except ProducerFenced:
+            log.warning("routing partition taken over by another worker", partition=partition.number)
+            self.partitions.pop(partition.number, None)
+            await partition.producer.stop()
+        except KafkaError as error:
+            log.error("routing step failed; undoing it", partition=partition.number, error=repr(error))
+            await self._rewind(partition)
+        else:
+            for topic, outcome in outcomes:
+                EVENTS_CONSUMED.labels(topic, outcome).inc()
+
+    async def _rewind(self, partition: Partition) -> None:
+        """After a failed transaction: state back to the committed facts, inputs back to the committed offsets."""
+        consumer = self._consumer
+        assert consumer is not None
+        partition.pools = await self._replay(partition.number)
+        for topic in INPUTS:
+            tp = TopicPartition(topic, partition.number)
+            if tp in consumer.assignment():
+                committed = await consumer.committed(tp)
+                if committed is None:
+                    await consumer.seek_to_beginning(tp)
+                else:
+                    consumer.seek(tp, committed)
+
+    async def _handle(
+        self, partition: Partition, record: ConsumerRecord, now: datetime
+    ) -> tuple[list[asyncio.Future[object]], str]:
+        """The sends this record caused, and its outcome: ok, invalid or refused (both dead-lettered)."""
+        try:
+            event = parse_event(record.value)
+        except ContractViolation as violation:
+            return [await self._dead_letter(partition, record, violation.reason)], "invalid"
+        if record.key != event.tenant.encode():
+            reason = "the message key must be the tenant (routing pool)"
+            return [await self._dead_letter(partition, record, reason)], "invalid"
+        if not Router.handles(event):
+            return [await self._dead_letter(partition, record, f"routing does not take {event.type} events")], "invalid"
+        pool = partition.pools.get(event.tenant) or partition.pools.setdefault(event.tenant, Router(event.tenant))
+        try:
+            facts = pool.apply(event, now)
+        except RoutingRefused as refused:
+            return [await self._dead_letter(partition, record, refused.reason)], "refused"
+        return await self._publish(partition, facts, tenant=event.tenant, cause=event), "ok"
+
+    async def _publish(
+        self, partition: Partition, facts: list[Fact], *, tenant: str, cause: Event | None
+    ) -> list[asyncio.Future[object]]:
+        sent = []
+        for fact in facts:
+            event = as_event(fact, tenant=tenant, cause=cause)
+            sent.append(
+                await partition.producer.send(FACTS, event.to_json(), key=tenant.encode(), partition=partition.number)
+            )
+        EVENTS_PUBLISHED.labels(FACTS).inc(len(facts))
+        return sent
+
+    async def _dead_letter(self, partition: Partition, record: ConsumerRecord, reason: str) -> asyncio.Future[object]:
+        body, headers = dead_letter(
+            reason=reason,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value,
+            service="frontline-routing",
+            now=self._clock(),
+        )
+        DEAD_LETTERS.labels(record.topic).inc()
+        log.warning("message dead-lettered", topic=record.topic, offset=record.offset, reason=reason)
+        future: asyncio.Future[object] = await partition.producer.send(
+            dlq_topic(record.topic), body, key=record.key, headers=headers
+        )
+        return future
