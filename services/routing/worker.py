@@ -165,7 +165,10 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
             batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=self._routing.max_batch)
             by_partition: dict[int, list[ConsumerRecord]] = {}
             for tp, records in batches.items():
-                by_partition.setdefault(tp.partition, []).extend(records)
+                if tp.partition in self.partitions:
+                    by_partition.setdefault(tp.partition, []).extend(records)
+                else:  # fetched while its pools were still being rebuilt: read it again later
+                    consumer.seek(tp, records[0].offset)
             now = self._clock()
             for number, partition in list(self.partitions.items()):
                 records = by_partition.get(number, [])

@@ -1,0 +1,122 @@
+"""Routing killed with kill -9 while contacts are in flight, then restarted: every contact is queued
+once and assigned exactly once, with real processes on the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from frontline.contracts import Topic
+from frontline.contracts.agents import ContactHandled as HandledEvent
+from frontline.contracts.agents import Handled, OfferAnswer, OfferAnswered
+from frontline.plumbing.kafka import EventProducer
+from tests.integration.helpers import end_offsets, free_port, running_service
+from tests.integration.routing_helpers import Pool, staff
+from tests.unit.factories import contact_received, policy_saved
+
+CONTACTS = 300
+AGENTS = 12
+FACTS = Topic.ROUTING_EVENTS.value
+
+
+class Desk:
+    """Agents at their desks: accept every offer at once, finish every contact shortly after."""
+
+    def __init__(self, tenant: str, producer: EventProducer) -> None:
+        self.tenant = tenant
+        self.producer = producer
+        self.facts: list[dict[str, Any]] = []
+        self.assigned: Counter[str] = Counter()
+
+    async def work(self, bootstrap: str, start: dict[TopicPartition, int]) -> None:
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        )
+        await reader.start()
+        try:
+            reader.assign(list(start))
+            for partition, offset in start.items():
+                reader.seek(partition, offset)
+            while True:
+                for records in (await reader.getmany(timeout_ms=200)).values():
+                    for record in records:
+                        await self._react(json.loads(record.value))
+        finally:
+            await reader.stop()
+
+    async def _react(self, fact: dict[str, Any]) -> None:
+        if fact["tenant"] != self.tenant:
+            return
+        self.facts.append(fact)
+        data = fact["data"]
+        if fact["type"] == "offer.created":
+            answer = OfferAnswer(offer_id=data["offer_id"], agent_id=data["agent_id"], accepted=True)
+            await self.producer.publish(self._event(OfferAnswered, answer))
+        elif fact["type"] == "contact.assigned":
+            self.assigned[data["contact_id"]] += 1
+            asyncio.get_running_loop().call_later(0.3, self._finish, data["contact_id"], data["agent_id"])
+
+    def _finish(self, contact_id: str, agent_id: str) -> None:
+        handled = Handled(agent_id=agent_id, disposition="answered")
+        asyncio.ensure_future(self.producer.publish(self._event(HandledEvent, handled, contact_id)))
+
+    def _event(self, model: Any, data: Any, contact_id: str | None = None) -> Any:
+        from datetime import UTC, datetime
+
+        return model.new(
+            data=data, tenant=self.tenant, source="desk", occurred_at=datetime.now(UTC), contact_id=contact_id
+        )
+
+
+async def test_kill_9_mid_stream_loses_no_contact_and_assigns_none_twice(settings, producer, tmp_path):
+    pool = Pool()
+    group = f"test-{uuid.uuid4().hex[:8]}"
+    bootstrap = settings.kafka_bootstrap_servers
+    desk = Desk(pool.tenant, producer)
+    desk_task = asyncio.create_task(desk.work(bootstrap, await end_offsets(bootstrap, FACTS)))
+    contact_ids = [f"c-{n:04d}-{uuid.uuid4().hex[:6]}" for n in range(CONTACTS)]
+    try:
+        port = free_port()
+        first_env = pool.environment(settings, port, group=group)
+        async with running_service("routing", first_env, port, tmp_path / "first") as first:
+            async with pool.client(first.url) as admin:
+                team = {f"agent-{n}": {"skills": [{"skill": "billing", "proficiency": 3}]} for n in range(AGENTS)}
+                await staff(admin, team)
+                await producer.publish(policy_saved("general", tenant=pool.tenant, wrap_up_seconds=0))
+            for n, contact_id in enumerate(contact_ids):
+                await producer.publish(contact_received(tenant=pool.tenant, contact_id=contact_id, channel="chat"))
+                if n % 20 == 19:
+                    await asyncio.sleep(0.1)
+                if n == CONTACTS // 3:
+                    first.process.send_signal(signal.SIGKILL)
+                    await first.process.wait()
+            assert sum(desk.assigned.values()) < CONTACTS, "routing finished before it was killed"
+
+        second_port = free_port()
+        second_env = pool.environment(settings, second_port, group=group)
+        async with running_service("routing", second_env, second_port, tmp_path / "second") as second:
+            deadline = time.monotonic() + 120
+            while len(desk.assigned) < CONTACTS and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(2)  # anything assigned twice would show up now
+            await second.stop_gracefully()
+    finally:
+        desk_task.cancel()
+        await asyncio.gather(desk_task, return_exceptions=True)
+
+    missing = [c for c in contact_ids if c not in desk.assigned]
+    assert not missing, f"{len(missing)} contacts never assigned, e.g. {missing[:3]}"
+    twice = {c: n for c, n in desk.assigned.items() if n > 1}
+    assert not twice, f"assigned more than once: {twice}"
+    queued = Counter(f["data"]["contact_id"] for f in desk.facts if f["type"] == "contact.queued")
+    assert set(queued) == set(contact_ids)
+    assert max(queued.values()) == 1, "a contact.received was applied twice"
+    offers = Counter(f["data"]["offer_id"] for f in desk.facts if f["type"] == "offer.created")
+    assert max(offers.values()) == 1, "an offer was made twice"
