@@ -63,7 +63,6 @@ class RunningService:
 @asynccontextmanager
 async def running_service(name: str, env: dict[str, str], port: int, logs: Path) -> AsyncIterator[RunningService]:
     """`python -m services.<name>` as a real process, ready (its /readyz says 200) before the body runs."""
-    logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{name}.log"
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(

@@ -4,11 +4,12 @@ once and assigned exactly once, with real processes on the real broker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
-import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -29,11 +30,14 @@ FACTS = Topic.ROUTING_EVENTS.value
 class Desk:
     """Agents at their desks: accept every offer at once, finish every contact shortly after."""
 
-    def __init__(self, tenant: str, producer: EventProducer) -> None:
+    def __init__(self, tenant: str, producer: EventProducer, *, expected: int) -> None:
         self.tenant = tenant
         self.producer = producer
         self.facts: list[dict[str, Any]] = []
         self.assigned: Counter[str] = Counter()
+        self.all_assigned = asyncio.Event()
+        self._expected = expected
+        self._finishing: set[asyncio.Task[None]] = set()
 
     async def work(self, bootstrap: str, start: dict[TopicPartition, int]) -> None:
         reader = AIOKafkaConsumer(
@@ -61,31 +65,34 @@ class Desk:
             await self.producer.publish(self._event(OfferAnswered, answer))
         elif fact["type"] == "contact.assigned":
             self.assigned[data["contact_id"]] += 1
-            asyncio.get_running_loop().call_later(0.3, self._finish, data["contact_id"], data["agent_id"])
+            if len(self.assigned) == self._expected:
+                self.all_assigned.set()
+            task = asyncio.create_task(self._finish(data["contact_id"], data["agent_id"]))
+            self._finishing.add(task)
+            task.add_done_callback(self._finishing.discard)
 
-    def _finish(self, contact_id: str, agent_id: str) -> None:
+    async def _finish(self, contact_id: str, agent_id: str) -> None:
+        await asyncio.sleep(0.3)
         handled = Handled(agent_id=agent_id, disposition="answered")
-        asyncio.ensure_future(self.producer.publish(self._event(HandledEvent, handled, contact_id)))
+        await self.producer.publish(self._event(HandledEvent, handled, contact_id))
 
     def _event(self, model: Any, data: Any, contact_id: str | None = None) -> Any:
-        from datetime import UTC, datetime
-
         return model.new(
             data=data, tenant=self.tenant, source="desk", occurred_at=datetime.now(UTC), contact_id=contact_id
         )
 
 
-async def test_kill_9_mid_stream_loses_no_contact_and_assigns_none_twice(settings, producer, tmp_path):
+async def test_kill_9_mid_stream_loses_no_contact_and_assigns_none_twice(settings, producer, tmp_path_factory):
     pool = Pool()
     group = f"test-{uuid.uuid4().hex[:8]}"
     bootstrap = settings.kafka_bootstrap_servers
-    desk = Desk(pool.tenant, producer)
+    desk = Desk(pool.tenant, producer, expected=CONTACTS)
     desk_task = asyncio.create_task(desk.work(bootstrap, await end_offsets(bootstrap, FACTS)))
     contact_ids = [f"c-{n:04d}-{uuid.uuid4().hex[:6]}" for n in range(CONTACTS)]
     try:
         port = free_port()
         first_env = pool.environment(settings, port, group=group)
-        async with running_service("routing", first_env, port, tmp_path / "first") as first:
+        async with running_service("routing", first_env, port, tmp_path_factory.mktemp("first")) as first:
             async with pool.client(first.url) as admin:
                 team = {f"agent-{n}": {"skills": [{"skill": "billing", "proficiency": 3}]} for n in range(AGENTS)}
                 await staff(admin, team)
@@ -101,10 +108,9 @@ async def test_kill_9_mid_stream_loses_no_contact_and_assigns_none_twice(setting
 
         second_port = free_port()
         second_env = pool.environment(settings, second_port, group=group)
-        async with running_service("routing", second_env, second_port, tmp_path / "second") as second:
-            deadline = time.monotonic() + 120
-            while len(desk.assigned) < CONTACTS and time.monotonic() < deadline:
-                await asyncio.sleep(0.5)
+        async with running_service("routing", second_env, second_port, tmp_path_factory.mktemp("second")) as second:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(desk.all_assigned.wait(), 90)
             await asyncio.sleep(2)  # anything assigned twice would show up now
             await second.stop_gracefully()
     finally:
