@@ -3,16 +3,19 @@ accepted and completed by REST, explained on the way; bad requests answered 4xx 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 import uuid
 from typing import Any
 
 from frontline.contracts import dlq_topic
 from frontline.plumbing.auth import Role
-from tests.integration.helpers import end_offsets, eventually, free_port, read_from, running_service
+from tests.integration.helpers import ROOT, end_offsets, eventually, free_port, read_from, running_service
 from tests.integration.routing_helpers import Pool, routing_of, staff
 from tests.unit.factories import contact_received, state_requested
 
+EXAMPLE = ROOT / "deploy/routing/pool.example.json"
 BILLING = {"skills": [{"skill": "billing", "proficiency": 4}], "languages": ["en"]}
 JUNIOR = {"skills": [{"skill": "billing", "proficiency": 2}], "languages": ["en"]}
 
@@ -97,3 +100,23 @@ async def test_bad_requests_get_a_clear_4xx_and_bad_events_a_dead_letter(setting
         await producer.publish(state_requested("nobody", tenant=pool.tenant))
         letters = [json.loads(v) for v in await read_from(settings.kafka_bootstrap_servers, start, count=1, within=30)]
         assert [letter["reason"] for letter in letters] == ["agent 'nobody' is not in this routing pool"]
+
+
+async def test_a_pool_bootstrapped_from_the_example_file_shows_its_queues_and_agents(settings, tmp_path):
+    pool, port = Pool(), free_port()
+    env = pool.environment(settings, port, group=f"test-{uuid.uuid4().hex[:8]}")
+    async with running_service("routing", env, port, tmp_path) as service, pool.client(service.url) as admin:
+        await staff(admin, {"probe": {}})  # the worker consumes from here on
+        done = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "services.routing.bootstrap", "--tenant", pool.tenant, str(EXAMPLE), env=env
+        )
+        assert await done.wait() == 0
+
+        async def loaded() -> bool:
+            queues = {q["policy"]["queue"]: q["policy_version"] for q in (await admin.get("/v1/queues")).json()}
+            agents = {a["profile"]["agent_id"]: a["state"] for a in (await admin.get("/v1/agents")).json()}
+            return queues == {"billing": 1, "technical": 1, "general": 1} and agents.get("sofia") == "available"
+
+        await eventually(loaded, within=30, what="the example pool loaded")
+        stats = (await admin.get("/v1/queues/billing/stats")).json()
+        assert stats["staffed_agents"] == 3
