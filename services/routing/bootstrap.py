@@ -50,9 +50,7 @@ class PoolFile(BaseModel):
         ordered: list[QueuePolicy] = []
         pending = {queue.queue: queue for queue in self.queues}
         while pending:
-            ready = [
-                q for q in pending.values() if q.overflow is None or q.overflow.to_queue not in pending
-            ]
+            ready = [q for q in pending.values() if q.overflow is None or q.overflow.to_queue not in pending]
             if not ready:
                 raise ValueError(f"queues: overflow goes round in a circle among {sorted(pending)}")
             for queue in ready:
