@@ -14,9 +14,7 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import signal
-import socket
 import statistics
 import sys
 import time
@@ -26,13 +24,13 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from benchlib import ROOT, append_report, free_port, machine
 
 from frontline.contracts import Topic
 from frontline.contracts.contacts import ContactSubmitted, ContactSubmittedData
 from frontline.plumbing.kafka import ensure_topics
 from frontline.plumbing.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
 TEXTS = [
     "My invoice is wrong, you charged me twice this month",
     "Mijn internet valt steeds weg sinds gisteren",
@@ -181,12 +179,6 @@ async def healthz(http: httpx.AsyncClient, _: int) -> httpx.Response:
     return await http.get("/healthz")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 async def start_intake(settings: Settings, port: int, log: Path) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
@@ -207,14 +199,6 @@ async def start_intake(settings: Settings, port: int, log: Path) -> asyncio.subp
                 pass
             await asyncio.sleep(0.2)
     raise RuntimeError(f"intake did not become ready; see {log}")
-
-
-def machine() -> str:
-    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "unknown CPU")
-    memory = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
-    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    return f"{os.cpu_count()} cores ({cpu}), {memory} GiB, {system}"
 
 
 async def main() -> None:
@@ -247,10 +231,7 @@ async def main() -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         await process.wait()
-    report = render(args, kafka, rest, rest_max)
-    print(report)
-    with (ROOT / "BENCHMARKS.md").open("a") as out:
-        out.write(report)
+    append_report(render(args, kafka, rest, rest_max))
 
 
 def render(

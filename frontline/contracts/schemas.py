@@ -70,6 +70,8 @@ def asyncapi() -> Document:
         }
     for topic, topic_spec in TOPICS.items():
         channels.setdefault(topic.name, {"address": topic.value, "description": topic_spec.summary, "messages": {}})
+        if topic_spec.internal:
+            continue
         channels[f"{topic.name}_DLQ"] = {
             "address": dlq_topic(topic.value),
             "description": f"Messages of {topic.value} that could not be processed, with the reason.",

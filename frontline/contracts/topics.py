@@ -10,6 +10,7 @@ class Topic(StrEnum):
     AGENTS_EVENTS = "frontline.agents.events"
     ROUTING_REQUESTS = "frontline.routing.requests"
     ROUTING_EVENTS = "frontline.routing.events"
+    ROUTING_SNAPSHOTS = "frontline.routing.snapshots"
     UPSELL_SUGGESTIONS = "frontline.upsell.suggestions"
     UPSELL_OUTCOMES = "frontline.upsell.outcomes"
 
@@ -20,6 +21,7 @@ class TopicSpec:
     summary: str
     key: str
     retention_days: int = 7
+    internal: bool = False  # a service's own state, not events: compacted, no DLQ, not recorded
 
 
 TOPICS: dict[Topic, TopicSpec] = {
@@ -51,6 +53,13 @@ TOPICS: dict[Topic, TopicSpec] = {
             "Routing rebuilds its state from them, so they are kept for 30 days.",
             "the routing pool (tenant)",
             retention_days=30,
+        ),
+        TopicSpec(
+            Topic.ROUTING_SNAPSHOTS,
+            "Routing's own state: each pool's latest snapshot, so recovery replays only the facts since. "
+            "Compacted; not an event stream.",
+            "the routing pool (tenant)",
+            internal=True,
         ),
         TopicSpec(Topic.UPSELL_SUGGESTIONS, "Soft-sales suggestions shown to agents.", "the contact id"),
         TopicSpec(Topic.UPSELL_OUTCOMES, "What the customer said to a suggestion.", "the contact id"),

@@ -43,9 +43,17 @@ class Unprocessable(Exception):
         self.reason = reason
 
 
+SNAPSHOT_MAX_BYTES = 16 * 1024 * 1024
+
+
 def all_topics() -> list[str]:
-    """Every Frontline topic and its DLQ."""
-    return [name for topic in TOPICS for name in (topic.value, dlq_topic(topic.value))]
+    """Every Frontline topic, and the DLQ of each event topic."""
+    names = []
+    for topic, spec in TOPICS.items():
+        names.append(topic.value)
+        if not spec.internal:
+            names.append(dlq_topic(topic.value))
+    return names
 
 
 async def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> None:
@@ -65,7 +73,7 @@ async def ensure_topics(settings: Settings, names: Iterable[str] | None = None) 
                             name,
                             settings.kafka_topic_partitions,
                             settings.kafka_replication_factor,
-                            topic_configs={"retention.ms": str(_retention_ms(name))},
+                            topic_configs=_topic_config(name),
                         )
                         for name in missing
                     ]
@@ -93,12 +101,14 @@ async def partitions_of(settings: Settings, topic: str) -> list[int]:
     return partitions
 
 
-def _retention_ms(name: str) -> int:
-    """The registry's retention for a Frontline topic and its DLQ; the broker's default for others."""
+def _topic_config(name: str) -> dict[str, str]:
+    """Retention from the registry for a Frontline topic and its DLQ; internal state topics are compacted."""
     for topic, spec in TOPICS.items():
+        if spec.internal and name == topic.value:
+            return {"cleanup.policy": "compact", "max.message.bytes": str(SNAPSHOT_MAX_BYTES)}
         if name in (topic.value, dlq_topic(topic.value)):
-            return spec.retention_days * 86_400_000
-    return 7 * 86_400_000
+            return {"retention.ms": str(spec.retention_days * 86_400_000)}
+    return {}
 
 
 async def _until_described(admin: AIOKafkaAdminClient, names: list[str], seconds: float = 15) -> None:

@@ -13,7 +13,9 @@ DEFAULT_PORT = 8004
 log = get_logger(__name__)
 # The inbound topic carries contacts as other systems sent them, before intake redacts card numbers, IBANs,
 # e-mail addresses and phone numbers; its redacted record is intake's contact.received.
-RECORDED_TOPICS = [topic.value for topic in TOPICS if topic is not Topic.CONTACTS_INBOUND]
+RECORDED_TOPICS = [
+    topic.value for topic, spec in TOPICS.items() if topic is not Topic.CONTACTS_INBOUND and not spec.internal
+]
 
 
 def create(settings: Settings) -> FastAPI:

@@ -11,15 +11,21 @@ from collections import OrderedDict, deque
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from frontline.contracts import ContractViolation, parse_event
 from frontline.contracts.routing import Decision, RoutingDecision
-from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, partitions_of
+from frontline.plumbing.kafka import partitions_of
 from frontline.plumbing.logging import get_logger
 from frontline.plumbing.settings import Settings
 from services.routing.core.state import PoolState
-from services.routing.facts import as_fact
+from services.routing.recovery import (
+    FACTS,
+    SnapshotRecord,
+    apply_fact,
+    committed_reader,
+    first_fact_to_replay,
+    latest_snapshots,
+    restored_pools,
+)
 from services.routing.settings import RoutingSettings
-from services.routing.worker import FACTS
 
 log = get_logger(__name__)
 
@@ -37,23 +43,28 @@ class RoutingView:
         self._reader: AIOKafkaConsumer | None = None
         self.task: asyncio.Task[None] | None = None
         self._catching_up: dict[TopicPartition, int] = {}
+        self._snapshots: dict[str, SnapshotRecord] = {}
         self.caught_up = asyncio.Event()
 
     def pool(self, tenant: str) -> PoolState:
         return self.pools.get(tenant) or PoolState(tenant)
 
     async def start(self) -> None:
-        self._reader = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap_servers,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            request_timeout_ms=REQUEST_TIMEOUT_MS + 5_000,
-        )
+        """Each pool from its latest snapshot, then the facts after it, then follow the facts as they come."""
+        self._reader = committed_reader(self._settings)
         await self._reader.start()
-        partitions = [TopicPartition(FACTS, p) for p in await partitions_of(self._settings, FACTS)]
-        self._reader.assign(partitions)
-        await self._reader.seek_to_beginning(*partitions)
-        self._catching_up = {tp: end for tp, end in (await self._reader.end_offsets(partitions)).items() if end > 0}
+        numbers = await partitions_of(self._settings, FACTS)
+        starts: dict[TopicPartition, int] = {}
+        for number in numbers:
+            snapshots = await latest_snapshots(self._reader, number)
+            self._snapshots.update(snapshots)
+            self.pools.update(restored_pools(snapshots, PoolState))
+            starts[TopicPartition(FACTS, number)] = first_fact_to_replay(snapshots)
+        self._reader.assign(list(starts))
+        for tp, offset in starts.items():
+            self._reader.seek(tp, offset)
+        ends = await self._reader.end_offsets(list(starts))
+        self._catching_up = {tp: end for tp, end in ends.items() if end > starts[tp]}
         if not self._catching_up:
             self.caught_up.set()
         self.task = asyncio.create_task(self._run(), name="routing-view")
@@ -78,7 +89,7 @@ class RoutingView:
             batches = await reader.getmany(timeout_ms=200, max_records=5_000)
             for records in batches.values():
                 for record in records:
-                    self._apply(record.value)
+                    self._apply(record.value, record.offset)
             if self._catching_up:
                 for tp, end in list(self._catching_up.items()):
                     if await reader.position(tp) >= end:
@@ -87,16 +98,10 @@ class RoutingView:
                     self.caught_up.set()
                     log.info("routing view caught up", pools=len(self.pools))
 
-    def _apply(self, value: bytes | None) -> None:
-        try:
-            event = parse_event(value or b"")
-        except ContractViolation as violation:
-            log.error("unreadable routing fact skipped", reason=violation.reason)
-            return
-        pool = self.pools.get(event.tenant) or self.pools.setdefault(event.tenant, PoolState(event.tenant))
-        pool.evolve(as_fact(event))
-        if isinstance(event, RoutingDecision):
-            self._remember(event.tenant, event.data)
+    def _apply(self, value: bytes | None, offset: int) -> None:
+        fact = apply_fact(self.pools, self._snapshots, value, offset, PoolState)
+        if isinstance(fact, RoutingDecision):
+            self._remember(fact.tenant, fact.data)
 
     def _remember(self, tenant: str, decision: Decision) -> None:
         key = (tenant, decision.contact_id)

@@ -16,23 +16,26 @@ aiokafka is used directly, not faust, because this needs consume-transform-produ
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError, ProducerFenced
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, RecordMetadata
 
 from frontline.contracts import ContractViolation, Event, Topic, dlq_topic, parse_event
-from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, dead_letter
+from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, SNAPSHOT_MAX_BYTES, dead_letter
 from frontline.plumbing.logging import get_logger
 from frontline.plumbing.metrics import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_PUBLISHED
 from frontline.plumbing.settings import Settings
 from services.routing.core.errors import RoutingRefused
 from services.routing.core.router import Router
+from services.routing.core.snapshot import take
 from services.routing.core.state import Fact
-from services.routing.facts import as_event, as_fact
+from services.routing.facts import as_event
+from services.routing.recovery import SNAPSHOTS, rebuild, snapshot_value
 from services.routing.settings import RoutingSettings
 
 log = get_logger(__name__)
@@ -46,12 +49,16 @@ class WorkerStopped(RuntimeError):
 
 
 class Partition:
-    """One owned partition number: its transactional producer and its pools (tenant → router)."""
+    """One owned partition number: its transactional producer, its pools (tenant → router), and
+    how far its facts and its last snapshot go."""
 
-    def __init__(self, number: int, producer: AIOKafkaProducer, pools: dict[str, Router]) -> None:
+    def __init__(self, number: int, producer: AIOKafkaProducer, pools: dict[str, Router], last_fact: int) -> None:
         self.number = number
         self.producer = producer
         self.pools = pools
+        self.last_fact = last_fact
+        self.facts_since_snapshot = 0
+        self.snapshot_at = time.monotonic()
 
     def due(self, now: datetime) -> bool:
         epoch = now.timestamp()
@@ -124,36 +131,14 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
                 enable_idempotence=True,
                 request_timeout_ms=REQUEST_TIMEOUT_MS,
                 linger_ms=2,
+                compression_type="gzip",
+                max_request_size=SNAPSHOT_MAX_BYTES,
             )
             await producer.start()
-            pools = await self._replay(number)
-            self.partitions[number] = Partition(number, producer, pools)
+            pools, last_fact = await rebuild(self._settings, number, Router)
+            self.partitions[number] = Partition(number, producer, pools, last_fact)
             log.info("routing partition taken", partition=number, pools=len(pools))
         self.assigned.set()
-
-    async def _replay(self, number: int) -> dict[str, Router]:
-        """The pools of partition `number`, rebuilt from its committed facts."""
-        pools: dict[str, Router] = {}
-        reader = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap_servers,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            request_timeout_ms=REQUEST_TIMEOUT_MS + 5_000,
-        )
-        await reader.start()
-        try:
-            tp = TopicPartition(FACTS, number)
-            reader.assign([tp])
-            await reader.seek_to_beginning(tp)
-            end = (await reader.end_offsets([tp]))[tp]
-            while await reader.position(tp) < end:
-                for record in (await reader.getmany(tp, timeout_ms=500, max_records=5_000)).get(tp, []):
-                    event = parse_event(record.value)
-                    pool = pools.get(event.tenant) or pools.setdefault(event.tenant, Router(event.tenant))
-                    pool.evolve(as_fact(event))
-        finally:
-            await reader.stop()
-        return pools
 
     # --- the loop ------------------------------------------------------------------------------
 
@@ -179,7 +164,7 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         """Apply `records` and the timers due, and commit it all at once, or nothing."""
         try:
             async with partition.producer.transaction():
-                sent: list[asyncio.Future[object]] = []
+                sent: list[asyncio.Future[RecordMetadata]] = []
                 offsets: dict[TopicPartition, int] = {}
                 outcomes: list[tuple[str, str]] = []
                 for record in records:
@@ -191,7 +176,12 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
                     due = pool.next_due()
                     if due is not None and due <= now.timestamp():
                         sent += await self._publish(partition, pool.tick(now), tenant=pool.tenant, cause=None)
-                await asyncio.gather(*sent)
+                written = [meta for meta in await asyncio.gather(*sent) if meta.topic == FACTS]
+                if written:
+                    partition.last_fact = max(meta.offset for meta in written)
+                    partition.facts_since_snapshot += len(written)
+                if self._snapshot_due(partition):
+                    await self._snapshot(partition, now)
                 if offsets:
                     await partition.producer.send_offsets_to_transaction(offsets, self.group)
         except ProducerFenced:
@@ -205,11 +195,24 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
             for topic, outcome in outcomes:
                 EVENTS_CONSUMED.labels(topic, outcome).inc()
 
+    def _snapshot_due(self, partition: Partition) -> bool:
+        if partition.facts_since_snapshot >= self._routing.snapshot_every_facts:
+            return True
+        elapsed = time.monotonic() - partition.snapshot_at
+        return partition.facts_since_snapshot > 0 and elapsed >= self._routing.snapshot_every_seconds
+
+    async def _snapshot(self, partition: Partition, now: datetime) -> None:
+        """Every pool of the partition as of its last fact, in the transaction that wrote that fact."""
+        for tenant, pool in partition.pools.items():
+            value = snapshot_value(take(pool, now), facts_offset=partition.last_fact, taken_at=now)
+            await partition.producer.send(SNAPSHOTS, value, key=tenant.encode(), partition=partition.number)
+        partition.facts_since_snapshot, partition.snapshot_at = 0, time.monotonic()
+
     async def _rewind(self, partition: Partition) -> None:
         """After a failed transaction: state back to the committed facts, inputs back to the committed offsets."""
         consumer = self._consumer
         assert consumer is not None
-        partition.pools = await self._replay(partition.number)
+        partition.pools, partition.last_fact = await rebuild(self._settings, partition.number, Router)
         for topic in INPUTS:
             tp = TopicPartition(topic, partition.number)
             if tp in consumer.assignment():
@@ -221,7 +224,7 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def _handle(
         self, partition: Partition, record: ConsumerRecord, now: datetime
-    ) -> tuple[list[asyncio.Future[object]], str]:
+    ) -> tuple[list[asyncio.Future[RecordMetadata]], str]:
         """The sends this record caused, and its outcome: ok, invalid or refused (both dead-lettered)."""
         try:
             event = parse_event(record.value)
@@ -241,7 +244,7 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def _publish(
         self, partition: Partition, facts: list[Fact], *, tenant: str, cause: Event | None
-    ) -> list[asyncio.Future[object]]:
+    ) -> list[asyncio.Future[RecordMetadata]]:
         sent = []
         for fact in facts:
             event = as_event(fact, tenant=tenant, cause=cause)
@@ -251,7 +254,9 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         EVENTS_PUBLISHED.labels(FACTS).inc(len(facts))
         return sent
 
-    async def _dead_letter(self, partition: Partition, record: ConsumerRecord, reason: str) -> asyncio.Future[object]:
+    async def _dead_letter(
+        self, partition: Partition, record: ConsumerRecord, reason: str
+    ) -> asyncio.Future[RecordMetadata]:
         body, headers = dead_letter(
             reason=reason,
             topic=record.topic,
@@ -264,7 +269,7 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         )
         DEAD_LETTERS.labels(record.topic).inc()
         log.warning("message dead-lettered", topic=record.topic, offset=record.offset, reason=reason)
-        future: asyncio.Future[object] = await partition.producer.send(
+        future: asyncio.Future[RecordMetadata] = await partition.producer.send(
             dlq_topic(record.topic), body, key=record.key, headers=headers
         )
         return future

@@ -91,7 +91,9 @@ async def test_kill_9_mid_stream_loses_no_contact_and_assigns_none_twice(setting
     contact_ids = [f"c-{n:04d}-{uuid.uuid4().hex[:6]}" for n in range(CONTACTS)]
     try:
         port = free_port()
-        first_env = pool.environment(settings, port, group=group)
+        # snapshots every 100 facts: the restart restores a snapshot and replays only the facts after it
+        snapshots = {"FRONTLINE_ROUTING_SNAPSHOT_EVERY_FACTS": "100"}
+        first_env = pool.environment(settings, port, group=group) | snapshots
         async with running_service("routing", first_env, port, tmp_path_factory.mktemp("first")) as first:
             async with pool.client(first.url) as admin:
                 team = {f"agent-{n}": {"skills": [{"skill": "billing", "proficiency": 3}]} for n in range(AGENTS)}
@@ -107,12 +109,14 @@ async def test_kill_9_mid_stream_loses_no_contact_and_assigns_none_twice(setting
             assert sum(desk.assigned.values()) < CONTACTS, "routing finished before it was killed"
 
         second_port = free_port()
-        second_env = pool.environment(settings, second_port, group=group)
+        second_env = pool.environment(settings, second_port, group=group) | snapshots
         async with running_service("routing", second_env, second_port, tmp_path_factory.mktemp("second")) as second:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(desk.all_assigned.wait(), 90)
             await asyncio.sleep(2)  # anything assigned twice would show up now
             await second.stop_gracefully()
+            rebuilt = [json.loads(line) for line in second.output().splitlines() if "routing pools rebuilt" in line]
+            assert any(line["snapshots"] > 0 for line in rebuilt), "the restart did not start from a snapshot"
     finally:
         desk_task.cancel()
         await asyncio.gather(desk_task, return_exceptions=True)

@@ -47,10 +47,13 @@ def test_a_dead_letter_keeps_binary_payloads_as_base64():
     assert record["key"] is None
 
 
-def test_every_topic_has_its_dead_letter_twin():
+def test_every_event_topic_has_its_dead_letter_twin_and_internal_state_has_none():
     topics = all_topics()
     assert "frontline.contacts.received" in topics
-    assert all(f"{topic}.dlq" in topics for topic in topics if not topic.endswith(".dlq"))
+    assert "frontline.routing.snapshots" in topics
+    assert "frontline.routing.snapshots.dlq" not in topics
+    events = [topic for topic in topics if not topic.endswith(".dlq") and topic != "frontline.routing.snapshots"]
+    assert all(f"{topic}.dlq" in topics for topic in events)
 
 
 def test_readiness_reports_each_failure_and_timeout_by_name(monkeypatch):

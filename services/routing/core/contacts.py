@@ -27,6 +27,7 @@ class Contact:
     policy: QueuePolicy
     stage: Stage = Stage.WAITING
     offer_id: str | None = None
+    offer_expires_at: datetime | None = None
     agent_id: str | None = None
     assigned_at: datetime | None = None
     offers_made: int = 0

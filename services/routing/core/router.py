@@ -65,6 +65,7 @@ class Router(PoolState):
     def __init__(self, tenant: str) -> None:
         super().__init__(tenant)
         self._facts: list[Fact] = []
+        self._touched: dict[str, None] = {}  # agents a command touched, in order
         self._selection = Selection(self)
         self._handlers: dict[type[Event], Callable[[Any, datetime], None]] = {
             ContactReceived: self._contact_received,
@@ -84,14 +85,15 @@ class Router(PoolState):
         return type(event) in _COMMANDS
 
     def apply(self, event: Event, now: datetime) -> list[Fact]:
-        self._facts = []
+        self._facts, self._touched = [], {}
         self._handlers[type(event)](event, now)
         self._selection.route(now)
+        self._report_states(now)
         return self._facts
 
     def tick(self, now: datetime) -> list[Fact]:
         """Act on what fell due by `now`: expired offers, relaxed steps, escalations, overflows, wrap-ups."""
-        self._facts = []
+        self._facts, self._touched = [], {}
         epoch = now.timestamp()
         while self.timers and self.timers[0][0] <= epoch:
             _, _, kind, key = heapq.heappop(self.timers)
@@ -102,6 +104,7 @@ class Router(PoolState):
             else:
                 self._contact_due(key, now)
         self._selection.route(now)
+        self._report_states(now)
         return self._facts
 
     def next_due(self) -> float | None:
@@ -112,14 +115,19 @@ class Router(PoolState):
         self.evolve(fact)
         self._facts.append(fact)
         agent_id = data.__dict__.get("agent_id")
-        if agent_id is not None and kind is not AgentStateChanged:
-            self._report_state(agent_id, at)
+        if agent_id is not None:
+            self._touched[agent_id] = None
 
-    def _report_state(self, agent_id: str, at: datetime) -> None:
-        agent = self.agents.get(agent_id)
-        if agent is not None and agent.state is not self.reported_states.get(agent_id):
-            data = AgentStateData(agent_id=agent_id, state=agent.state, presence=agent.presence, reason=agent.reason)
-            self.emit(AgentStateChanged, data, at)
+    def _report_states(self, now: datetime) -> None:
+        """One agent.state_changed per agent whose shown state differs once the command is done
+        (an agent who finishes a contact and is offered the next one at once stays busy)."""
+        for agent_id in list(self._touched):
+            agent = self.agents.get(agent_id)
+            if agent is not None and agent.state is not self.reported_states.get(agent_id):
+                data = AgentStateData(
+                    agent_id=agent_id, state=agent.state, presence=agent.presence, reason=agent.reason
+                )
+                self.emit(AgentStateChanged, data, now)
 
     # --- contacts ------------------------------------------------------------------------------
 

@@ -120,13 +120,8 @@ class PoolState:
         heapq.heappush(self.timers, (due, self._timer_sequence, kind, key))
 
     def _schedule_contact(self, contact: Contact) -> None:
-        policy, queued_at = contact.policy, contact.queued.queued_at.timestamp()
-        for step in policy.steps[1:]:
-            self._set_timer(queued_at + step.after_seconds, "contact", contact.contact_id)
-        if policy.escalation is not None and policy.escalation.after_seconds is not None:
-            self._set_timer(queued_at + policy.escalation.after_seconds, "contact", contact.contact_id)
-        if policy.overflow is not None:
-            self._set_timer(queued_at + policy.overflow.after_seconds, "contact", contact.contact_id)
+        for due in sorted(contact_timers(contact)):
+            self._set_timer(due, "contact", contact.contact_id)
 
     def _release_offer(self, offer_id: str, *, declined: bool) -> Contact | None:
         contact_id = self.offers.pop(offer_id, None)
@@ -138,7 +133,7 @@ class PoolState:
             agent.drop_offer(offer_id)
             if declined:
                 contact.declined_by.add(agent.agent_id)
-        contact.stage, contact.offer_id, contact.agent_id = Stage.WAITING, None, None
+        contact.stage, contact.offer_id, contact.agent_id, contact.offer_expires_at = Stage.WAITING, None, None, None
         self._line_up(contact)
         return contact
 
@@ -147,6 +142,17 @@ class PoolState:
         if contact is not None and contact.stage is Stage.WAITING:
             self._step_out_of_line(contact)
         return contact
+
+
+def contact_timers(contact: Contact) -> set[float]:
+    """When a waiting contact's routing may change by itself: relaxation steps, escalation, overflow."""
+    policy, queued_at = contact.policy, contact.queued.queued_at.timestamp()
+    due = {queued_at + step.after_seconds for step in policy.steps[1:]}
+    if policy.escalation is not None and policy.escalation.after_seconds is not None:
+        due.add(queued_at + policy.escalation.after_seconds)
+    if policy.overflow is not None:
+        due.add(queued_at + policy.overflow.after_seconds)
+    return due
 
 
 def _policy_changed(state: PoolState, data: Any, at: datetime) -> None:
@@ -224,6 +230,7 @@ def _offer_created(state: PoolState, data: Any, at: datetime) -> None:
     contact = state.contacts[data.contact_id]
     state._step_out_of_line(contact)
     contact.stage, contact.offer_id, contact.agent_id = Stage.OFFERED, data.offer_id, data.agent_id
+    contact.offer_expires_at = data.expires_at
     contact.offers_made += 1
     state.offers[data.offer_id] = data.contact_id
     agent = state.agents[data.agent_id]
@@ -255,7 +262,7 @@ def _contact_assigned(state: PoolState, data: Any, at: datetime) -> None:
     agent.drop_offer(data.offer_id)
     agent.hold_contact(data.contact_id, contact.queued.channel)
     agent.missed_offers = 0
-    contact.stage, contact.offer_id, contact.assigned_at = Stage.ASSIGNED, None, at
+    contact.stage, contact.offer_id, contact.offer_expires_at, contact.assigned_at = Stage.ASSIGNED, None, None, at
     if contact.queued.customer_id is not None:
         state.last_agent[contact.queued.customer_id] = (agent.agent_id, at.timestamp())
 

@@ -10,7 +10,8 @@ from frontline.contracts.envelope import Event
 from frontline.contracts.routing import Offer, OfferCreated
 from services.routing.core.contacts import Stage
 from services.routing.core.router import Router
-from services.routing.core.state import Fact, PoolState
+from services.routing.core.snapshot import PoolSnapshot, restore, take
+from services.routing.core.state import Fact, PoolState, contact_timers
 
 T0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
 
@@ -41,6 +42,12 @@ class Desk:
         assert len(held) == 1, f"{agent_id} holds {len(held)} offers"
         return held[0]
 
+    def restored(self) -> PoolState:
+        """A pool rebuilt from a snapshot of this one."""
+        state = PoolState(self.router.tenant)
+        restore(state, PoolSnapshot.model_validate_json(take(self.router, self.now).model_dump_json()))
+        return state
+
     def replayed(self) -> PoolState:
         state = PoolState(self.router.tenant)
         for fact in self.facts:
@@ -70,6 +77,7 @@ def snapshot(state: PoolState, *, now: datetime = T0) -> dict[str, Any]:
                 contact.queued,
                 contact.stage,
                 contact.offer_id,
+                contact.offer_expires_at,
                 contact.agent_id,
                 contact.assigned_at,
                 contact.offers_made,
@@ -81,10 +89,30 @@ def snapshot(state: PoolState, *, now: datetime = T0) -> dict[str, Any]:
         "offers": dict(state.offers),
         "waiting": list(state.waiting),
         "routable": sorted(state.routable),
+        "free": {channel: sorted(agents) for channel, agents in state.free.items() if agents},
+        "by_skill": {skill: sorted(agents) for skill, agents in state.by_skill.items() if agents},
+        "overdue_lines": {key: list(line) for key, line in state.overdue_lines.items() if line},
+        "queue_order": [policy.queue for policy in state.queue_order],
         "last_agent": dict(state.last_agent),
         "class_served": dict(state.class_served),
-        "due": sorted({(due, kind, key) for due, _, kind, key in state.timers if due > now.timestamp()}),
+        "due": sorted({(due, kind, key) for due, _, kind, key in state.timers if _live(state, kind, key, due, now)}),
     }
+
+
+def _live(state: PoolState, kind: str, key: str, due: float, now: datetime) -> bool:
+    """A timer that will still do something: not yet due, and its offer, wrap-up or contact still there."""
+    if due <= now.timestamp():
+        return False
+    if kind == "offer":
+        contact = state.contacts.get(state.offers.get(key, ""))
+        return (
+            contact is not None and contact.offer_expires_at is not None and contact.offer_expires_at.timestamp() == due
+        )
+    if kind == "wrap_up":
+        agent = state.agents.get(key)
+        return agent is not None and agent.wrap_up_until is not None and agent.wrap_up_until.timestamp() == due
+    contact = state.contacts.get(key)
+    return contact is not None and due in contact_timers(contact)
 
 
 def holdings(state: PoolState) -> Counter[str]:

@@ -141,6 +141,7 @@ def test_no_request_sequence_breaks_capacity_doubles_an_assignment_or_strands_an
     finished = {f.contact_id for f in desk.of(ContactCompleted)} | {f.contact_id for f in desk.of(ContactAbandoned)}
     assert set(arrivals) == set(desk.router.contacts) | finished, "a contact got lost"
     assert snapshot(desk.replayed(), now=desk.now) == snapshot(desk.router, now=desk.now)
+    assert snapshot(desk.restored(), now=desk.now) == snapshot(desk.router, now=desk.now)
 
 
 LOW_MAX_WAIT = 300.0
