@@ -97,20 +97,30 @@ class Search:
 def search_agents(
     contact: Contact, considered: Iterable[Agent], *, preferred_agent: str | None, now: datetime
 ) -> Search:
-    """Every considered agent either qualifies (and is scored) or is excluded with a reason."""
-    scores: list[Score] = []
+    """Every considered agent either qualifies (and is ranked) or is excluded with a reason."""
+    qualified: list[Agent] = []
     excluded: list[Exclusion] = []
     counts: Counter[str] = Counter()
     for agent in considered:
         reason = why_not(agent, contact)
         if reason is None:
-            scores.append(score(agent, contact, preferred_agent=preferred_agent, now=now))
+            qualified.append(agent)
             continue
         counts[reason] += 1
         if len(excluded) < EXPLAINED_EXCLUSIONS:
             excluded.append(Exclusion(agent_id=agent.agent_id, reason=reason))
+    required = contact.required_skills()
+    declined = contact.declined_by
+
+    def rank(agent: Agent) -> tuple[bool, bool, float, float, str]:
+        """Score.rank, cheaply: earlier idle_since is longer idle."""
+        fit = sum(agent.skills[skill] for skill in required) / len(required) if required else 0.0
+        idle_since = -agent.idle_since.timestamp()
+        return (agent.agent_id not in declined, agent.agent_id == preferred_agent, fit, idle_since, agent.agent_id)
+
+    best = heapq.nlargest(EXPLAINED_CANDIDATES, qualified, key=rank)
     return Search(
-        ranked=heapq.nlargest(EXPLAINED_CANDIDATES, scores, key=lambda s: s.rank),
+        ranked=[score(agent, contact, preferred_agent=preferred_agent, now=now) for agent in best],
         excluded=excluded,
         excluded_counts=counts,
     )
