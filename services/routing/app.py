@@ -43,8 +43,13 @@ class Components:
         await self._producer.publish(event)
 
     async def teardown(self, runtime: Runtime) -> None:
-        await self.worker.stop()
-        await self.view.stop()
+        """Stop both, each within half the grace time: a stuck stop must not keep the process alive."""
+        budget = runtime.settings.shutdown_grace_seconds / 2
+        for name, stop in (("worker", self.worker.stop), ("view", self.view.stop)):
+            try:
+                await asyncio.wait_for(stop(), budget)
+            except TimeoutError:
+                log.error("routing part did not stop in time; exiting anyway", part=name, seconds=budget)
 
 
 def _exit_if_crashed(task: asyncio.Task[None]) -> None:

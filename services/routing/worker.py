@@ -75,6 +75,8 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer: AIOKafkaConsumer | None = None
         self.task: asyncio.Task[None] | None = None
         self.assigned = asyncio.Event()  # set once the group has given this worker its partitions
+        self._to_take: set[int] = set()  # assigned partition numbers whose pools are not rebuilt yet
+        self._stepping = asyncio.Lock()  # a step and a revocation never overlap
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -114,15 +116,25 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
     # --- ownership -----------------------------------------------------------------------------
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        for number in sorted({tp.partition for tp in revoked}):
-            partition = self.partitions.pop(number, None)
-            if partition is not None:
-                await partition.producer.stop()
-                log.info("routing partition released", partition=number, pools=len(partition.pools))
+        """Waits for a step in progress to commit (or abort) before giving its producer up."""
+        async with self._stepping:
+            for number in sorted({tp.partition for tp in revoked}):
+                self._to_take.discard(number)
+                partition = self.partitions.pop(number, None)
+                if partition is not None:
+                    await partition.producer.stop()
+                    log.info("routing partition released", partition=number, pools=len(partition.pools))
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        numbers = sorted({tp.partition for tp in assigned} - set(self.partitions))
-        for number in numbers:
+        """Returns at once, so that the group's heartbeats go on: the loop takes the partitions over."""
+        self._to_take |= {tp.partition for tp in assigned} - set(self.partitions)
+        if not self._to_take:
+            self.assigned.set()
+
+    async def _take_over(self) -> None:
+        """Fence the previous owner of each newly assigned partition and rebuild its pools."""
+        while self._to_take:
+            number = min(self._to_take)
             producer = AIOKafkaProducer(
                 bootstrap_servers=self._settings.kafka_bootstrap_servers,
                 client_id=f"frontline-routing-p{number}",
@@ -136,6 +148,10 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
             )
             await producer.start()
             pools, last_fact = await rebuild(self._settings, number, Router)
+            if number not in self._to_take:  # revoked again while it was being rebuilt
+                await producer.stop()
+                continue
+            self._to_take.discard(number)
             self.partitions[number] = Partition(number, producer, pools, last_fact)
             log.info("routing partition taken", partition=number, pools=len(pools))
         self.assigned.set()
@@ -147,18 +163,21 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         assert consumer is not None
         timeout_ms = int(self._routing.tick_seconds * 1000)
         while True:
+            if self._to_take:
+                await self._take_over()
             batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=self._routing.max_batch)
             by_partition: dict[int, list[ConsumerRecord]] = {}
             for tp, records in batches.items():
                 if tp.partition in self.partitions:
                     by_partition.setdefault(tp.partition, []).extend(records)
-                else:  # fetched while its pools were still being rebuilt: read it again later
+                elif tp in consumer.assignment():  # fetched before its pools were rebuilt: read it again later
                     consumer.seek(tp, records[0].offset)
             now = self._clock()
-            for number, partition in list(self.partitions.items()):
-                records = by_partition.get(number, [])
-                if records or partition.due(now):
-                    await self._step(partition, records, now)
+            async with self._stepping:
+                for number, partition in list(self.partitions.items()):
+                    records = by_partition.get(number, [])
+                    if records or partition.due(now):
+                        await self._step(partition, records, now)
 
     async def _step(self, partition: Partition, records: list[ConsumerRecord], now: datetime) -> None:
         """Apply `records` and the timers due, and commit it all at once, or nothing."""
