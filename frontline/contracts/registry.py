@@ -9,7 +9,7 @@ from typing import Annotated, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from frontline.contracts import agents, policies, routing
+from frontline.contracts import agents, policies, routing, upsell
 from frontline.contracts.contacts import ContactReceived, ContactSubmitted
 from frontline.contracts.envelope import Event
 from frontline.contracts.topics import Topic
@@ -41,6 +41,10 @@ class EventSpec:
 
 def _by_external_id(event: Event) -> str:
     return getattr(event.data, "external_id", None) or event.contact_id or str(event.id)
+
+
+def _by_contact(event: Event) -> str:
+    return event.contact_id or str(event.id)
 
 
 def _by_tenant(event: Event) -> str:
@@ -90,6 +94,8 @@ REGISTRY: dict[str, EventSpec] = {
             for model in ROUTING_REQUESTS
         ),
         *(EventSpec(model, Topic.ROUTING_EVENTS, _by_tenant, "tenant (the routing pool)") for model in ROUTING_FACTS),
+        EventSpec(upsell.OfferSuggested, Topic.UPSELL_SUGGESTIONS, _by_contact, "contact id"),
+        EventSpec(upsell.SuggestionAnswered, Topic.UPSELL_OUTCOMES, _by_contact, "contact id"),
     )
 }
 

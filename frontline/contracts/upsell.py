@@ -1,0 +1,114 @@
+"""Soft-sales offers, the suggestions shown to agents, and what the customer said to them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+
+from frontline.contracts.contacts import Channel, LanguageCode, ShortText
+from frontline.contracts.envelope import Event, EventData, Identifier
+
+OfferId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Eligibility(EventData):
+    """Who may be offered it; an empty list does not restrict."""
+
+    owns_any: list[Code] = Field(default_factory=list, description="The customer owns at least one of these.")
+    owns_none: list[Code] = Field(default_factory=list, description="The customer owns none of these.")
+    tiers: list[ShortText] = Field(default_factory=list)
+    exclude_new_customers: bool = Field(default=False, description="Not to a customer in their first contact.")
+
+
+class OfferSettings(EventData):
+    """An offer as REST takes it; the offer id comes from the path."""
+
+    product: Code
+    eligibility: Eligibility = Field(default_factory=Eligibility)
+    concerns: list[Code] = Field(default_factory=list, description="Concerns it fits; empty fits all.")
+    channels: list[Channel] = Field(default_factory=list, description="Channels it may be offered on; empty: all.")
+    value: float = Field(gt=0, description="Expected revenue if accepted.")
+    weight: float = Field(default=1.0, gt=0, le=10, description="Business weight in the ranking.")
+    scripts: dict[LanguageCode, Annotated[str, StringConstraints(min_length=1, max_length=2000)]] = Field(
+        description="What the agent may say, per language; English is the fallback and is required."
+    )
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+    active: bool = True
+    daily_cap: int | None = Field(default=None, ge=1, description="Suggestions of this offer per day, pool-wide.")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if "en" not in self.scripts:
+            raise ValueError("scripts: an English script ('en') is required as the fallback")
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until: must be after valid_from")
+        return self
+
+    def script_in(self, language: str | None) -> tuple[str, str]:
+        """The script in the customer's language, else English; and the language used."""
+        base = (language or "en").split("-")[0]
+        return (self.scripts[base], base) if base in self.scripts else (self.scripts["en"], "en")
+
+
+class Offer(OfferSettings):
+    offer_id: OfferId
+    version: int = Field(default=1, ge=1)
+
+
+class Moment(StrEnum):
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+
+
+class SuggestionData(EventData):
+    suggestion_id: Identifier
+    contact_id: Identifier
+    agent_id: Identifier
+    customer_id: Identifier
+    offer_id: OfferId
+    offer_version: int
+    moment: Moment
+    script: str
+    language: LanguageCode
+    reasons: list[Code] = Field(description="Why this offer, e.g. sales_inquiry, owns:broadband.")
+    propensity: float = Field(ge=0, le=1, description="The learned acceptance probability used in ranking.")
+    choice_probability: float = Field(
+        gt=0, le=1, description="How likely the policy was to choose this offer here; for off-policy evaluation."
+    )
+    score: float
+
+
+class OfferSuggested(Event):
+    """A suggestion shown to the agent handling a contact."""
+
+    type_name = "offer.suggested"
+    type: Literal["offer.suggested"] = "offer.suggested"
+    version: Literal[1] = 1
+    data: SuggestionData
+
+
+class OutcomeKind(StrEnum):
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    IGNORED = "ignored"
+
+
+class OutcomeData(EventData):
+    suggestion_id: Identifier
+    offer_id: OfferId
+    customer_id: Identifier
+    outcome: OutcomeKind
+    revenue: float = Field(default=0, ge=0)
+
+
+class SuggestionAnswered(Event):
+    """What the customer said to a suggestion (counted once per suggestion, however often it arrives)."""
+
+    type_name = "upsell.outcome"
+    type: Literal["upsell.outcome"] = "upsell.outcome"
+    version: Literal[1] = 1
+    data: OutcomeData
