@@ -154,6 +154,23 @@ def dead_letter(
     return json.dumps(body).encode(), headers
 
 
+def dead_letter_of(
+    record: RawMessage, reason: str, *, service: str, now: datetime
+) -> tuple[str, bytes, list[tuple[str, bytes]]]:
+    """Where a record that cannot be processed goes, and the body and headers to send there."""
+    body, headers = dead_letter(
+        reason=reason,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        service=service,
+        now=now,
+    )
+    return dlq_topic(record.topic), body, headers
+
+
 class EventProducer:
     """Publishes events to their registry topic and key; acks from all in-sync replicas, idempotent."""
 
@@ -185,17 +202,8 @@ class EventProducer:
         await self._producer.send_and_wait(topic, value, key=key, headers=headers)
 
     async def send_to_dlq(self, record: RawMessage, reason: str) -> None:
-        body, headers = dead_letter(
-            reason=reason,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key,
-            value=record.value,
-            service=self._client_id,
-            now=datetime.now(UTC),
-        )
-        await self.send_raw(dlq_topic(record.topic), body, key=record.key, headers=headers)
+        topic, body, headers = dead_letter_of(record, reason, service=self._client_id, now=datetime.now(UTC))
+        await self.send_raw(topic, body, key=record.key, headers=headers)
         DEAD_LETTERS.labels(record.topic).inc()
         log.warning(
             "message dead-lettered", topic=record.topic, partition=record.partition, offset=record.offset, reason=reason

@@ -25,8 +25,8 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError, ProducerFenced
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 
-from frontline.contracts import ContractViolation, Event, Topic, dlq_topic, parse_event
-from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, SNAPSHOT_MAX_BYTES, dead_letter
+from frontline.contracts import ContractViolation, Event, Topic, parse_event
+from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, SNAPSHOT_MAX_BYTES, dead_letter_of
 from frontline.plumbing.logging import get_logger
 from frontline.plumbing.metrics import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_PUBLISHED
 from frontline.plumbing.settings import Settings
@@ -276,19 +276,10 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _dead_letter(
         self, partition: Partition, record: ConsumerRecord, reason: str
     ) -> asyncio.Future[RecordMetadata]:
-        body, headers = dead_letter(
-            reason=reason,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key,
-            value=record.value,
-            service="frontline-routing",
-            now=self._clock(),
-        )
+        topic, body, headers = dead_letter_of(record, reason, service="frontline-routing", now=self._clock())
         DEAD_LETTERS.labels(record.topic).inc()
         log.warning("message dead-lettered", topic=record.topic, offset=record.offset, reason=reason)
         future: asyncio.Future[RecordMetadata] = await partition.producer.send(
-            dlq_topic(record.topic), body, key=record.key, headers=headers
+            topic, body, key=record.key, headers=headers
         )
         return future

@@ -45,17 +45,13 @@ def unfit(agent: Agent, contact: Contact) -> str | None:
 
 @dataclass(frozen=True)
 class Score:
-    """Best first: not having declined this contact, the customer's last agent, proficiency, idle time."""
+    """The terms an agent is ranked by (see `search_agents`), as the explanation shows them."""
 
     agent: Agent
     declined: bool
     preferred: bool
     fit: float
     idle_seconds: float
-
-    @property
-    def rank(self) -> tuple[bool, bool, float, float, str]:
-        return (not self.declined, self.preferred, self.fit, self.idle_seconds, self.agent.agent_id)
 
     def as_candidate(self) -> Candidate:
         return Candidate(
@@ -113,7 +109,8 @@ def search_agents(
     declined = contact.declined_by
 
     def rank(agent: Agent) -> tuple[bool, bool, float, float, str]:
-        """Score.rank, cheaply: earlier idle_since is longer idle."""
+        """Best first: not having declined this contact, the customer's last agent, proficiency, then
+        longest idle (the earliest end of a last contact); the id settles ties."""
         fit = sum(agent.skills[skill] for skill in required) / len(required) if required else 0.0
         idle_since = -agent.idle_since.timestamp()
         return (agent.agent_id not in declined, agent.agent_id == preferred_agent, fit, idle_since, agent.agent_id)

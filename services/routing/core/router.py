@@ -67,26 +67,14 @@ class Router(PoolState):
         self._facts: list[Fact] = []
         self._touched: dict[str, None] = {}  # agents a command touched, in order
         self._selection = Selection(self)
-        self._handlers: dict[type[Event], Callable[[Any, datetime], None]] = {
-            ContactReceived: self._contact_received,
-            requests.AgentProfileSaved: self._profile_saved,
-            requests.AgentProfileRemoved: self._profile_removed,
-            requests.AgentStateRequested: self._state_requested,
-            requests.OfferAnswered: self._offer_answered,
-            requests.ContactHandled: self._contact_handled,
-            requests.TransferRequested: self._transfer_requested,
-            requests.WrapUpEnded: self._wrap_up_ended,
-            QueuePolicySaved: self._policy_saved,
-            CustomerLeft: self._customer_left,
-        }
 
     @classmethod
     def handles(cls, event: Event) -> bool:
-        return type(event) in _COMMANDS
+        return type(event) in _HANDLERS
 
     def apply(self, event: Event, now: datetime) -> list[Fact]:
         self._facts, self._touched = [], {}
-        self._handlers[type(event)](event, now)
+        _HANDLERS[type(event)](self, event, now)
         self._selection.route(now)
         self._report_states(now)
         return self._facts
@@ -398,17 +386,15 @@ class Router(PoolState):
         self.emit(PolicyChanged, QueuePolicyChanged(policy=policy, policy_version=version), now)
 
 
-_COMMANDS = frozenset(
-    {
-        ContactReceived,
-        requests.AgentProfileSaved,
-        requests.AgentProfileRemoved,
-        requests.AgentStateRequested,
-        requests.OfferAnswered,
-        requests.ContactHandled,
-        requests.TransferRequested,
-        requests.WrapUpEnded,
-        QueuePolicySaved,
-        CustomerLeft,
-    }
-)
+_HANDLERS: dict[type[Event], Callable[[Router, Any, datetime], None]] = {
+    ContactReceived: Router._contact_received,
+    requests.AgentProfileSaved: Router._profile_saved,
+    requests.AgentProfileRemoved: Router._profile_removed,
+    requests.AgentStateRequested: Router._state_requested,
+    requests.OfferAnswered: Router._offer_answered,
+    requests.ContactHandled: Router._contact_handled,
+    requests.TransferRequested: Router._transfer_requested,
+    requests.WrapUpEnded: Router._wrap_up_ended,
+    QueuePolicySaved: Router._policy_saved,
+    CustomerLeft: Router._customer_left,
+}

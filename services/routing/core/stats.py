@@ -64,8 +64,8 @@ def average_handle_seconds(pool: PoolState, queue: str) -> float:
     return statistics.fmean(recent) if recent else DEFAULT_HANDLE_SECONDS
 
 
-def estimated_wait(pool: PoolState, queue: str, position: int) -> float:
-    staffed = len(_staffed(pool, queue))
+def estimated_wait(pool: PoolState, queue: str, position: int, *, staffed: int | None = None) -> float:
+    staffed = len(_staffed(pool, queue)) if staffed is None else staffed
     return (position + 1) * average_handle_seconds(pool, queue) / max(1, staffed)
 
 
@@ -83,6 +83,7 @@ def queue_stats(pool: PoolState, queue: str, now: datetime) -> QueueStats:
             available=sum(1 for a in holders if a.state is AgentState.AVAILABLE),
             busy=sum(1 for a in holders if a.state in (AgentState.BUSY, AgentState.WRAP_UP)),
         )
+    staffed = len(_staffed(pool, queue))
     return QueueStats(
         queue=queue,
         policy_version=pool.policy_versions[queue],
@@ -91,8 +92,8 @@ def queue_stats(pool: PoolState, queue: str, now: datetime) -> QueueStats:
         assigned=stages[Stage.ASSIGNED],
         oldest_wait_seconds=max((c.waited_seconds(now) for c in waiting), default=0.0),
         average_handle_seconds=average_handle_seconds(pool, queue),
-        staffed_agents=len(_staffed(pool, queue)),
-        estimated_wait_seconds=estimated_wait(pool, queue, len(waiting)),
+        staffed_agents=staffed,
+        estimated_wait_seconds=estimated_wait(pool, queue, len(waiting), staffed=staffed),
         agents_by_skill=by_skill,
     )
 
