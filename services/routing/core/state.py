@@ -131,6 +131,7 @@ class PoolState:
         agent = self.agents.get(contact.agent_id or "")
         if agent is not None:
             agent.drop_offer(offer_id)
+            self._reindex_agent(agent)  # room freed: the agent may stay busy, with no state change to reindex
             if declined:
                 contact.declined_by.add(agent.agent_id)
         contact.stage, contact.offer_id, contact.agent_id, contact.offer_expires_at = Stage.WAITING, None, None, None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from frontline.contracts.routing import (
@@ -117,8 +117,24 @@ def _act(desk: Desk, action: tuple[Any, ...], arrivals: list[str]) -> None:
             desk.wait(seconds)
 
 
+_IDLE = {"skills": [], "languages": [], "capacity": {"voice": 0, "chat": 0, "email": 0}, "tier": "agent"}
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(agent_profiles=st.lists(profiles, min_size=4, max_size=4), script=st.lists(actions, max_size=60))
+@example(  # found by hypothesis: a rejected offer freed room on a busy agent without reindexing her
+    agent_profiles=[
+        {"skills": [{"skill": "tech", "proficiency": 1}], "languages": [], "capacity": {"chat": 2}, "tier": "agent"},
+        _IDLE,
+        _IDLE,
+        _IDLE,
+    ],
+    script=[
+        ("arrive", "chat", "tech", 1, 0, False, "en"),
+        ("arrive", "chat", "tech", 1, 0, False, "en"),
+        ("answer", "ann", False),
+    ],
+)
 def test_no_request_sequence_breaks_capacity_doubles_an_assignment_or_strands_an_agent(
     agent_profiles: list[dict[str, Any]], script: list[tuple[Any, ...]]
 ) -> None:
