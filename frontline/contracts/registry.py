@@ -43,10 +43,6 @@ def _by_external_id(event: Event) -> str:
     return getattr(event.data, "external_id", None) or event.contact_id or str(event.id)
 
 
-def _by_contact(event: Event) -> str:
-    return event.contact_id or str(event.id)
-
-
 def _by_tenant(event: Event) -> str:
     return event.tenant
 
@@ -94,8 +90,10 @@ REGISTRY: dict[str, EventSpec] = {
             for model in ROUTING_REQUESTS
         ),
         *(EventSpec(model, Topic.ROUTING_EVENTS, _by_tenant, "tenant (the routing pool)") for model in ROUTING_FACTS),
-        EventSpec(upsell.OfferSuggested, Topic.UPSELL_SUGGESTIONS, _by_contact, "contact id"),
-        EventSpec(upsell.SuggestionAnswered, Topic.UPSELL_OUTCOMES, _by_contact, "contact id"),
+        EventSpec(upsell.OfferSuggested, Topic.UPSELL_SUGGESTIONS, _by_tenant, "tenant"),
+        EventSpec(upsell.NoOfferSuggested, Topic.UPSELL_SUGGESTIONS, _by_tenant, "tenant"),
+        EventSpec(upsell.InterestMarked, Topic.UPSELL_OUTCOMES, _by_tenant, "tenant"),
+        EventSpec(upsell.SuggestionAnswered, Topic.UPSELL_OUTCOMES, _by_tenant, "tenant"),
     )
 }
 

@@ -61,8 +61,19 @@ TOPICS: dict[Topic, TopicSpec] = {
             "the routing pool (tenant)",
             internal=True,
         ),
-        TopicSpec(Topic.UPSELL_SUGGESTIONS, "Soft-sales suggestions shown to agents.", "the contact id"),
-        TopicSpec(Topic.UPSELL_OUTCOMES, "What the customer said to a suggestion.", "the contact id"),
+        TopicSpec(
+            Topic.UPSELL_SUGGESTIONS,
+            "Upsell's decisions: suggestions shown to agents, and moments with none (and why). Upsell rebuilds "
+            "its learning and contact history from them and the outcomes, so both are kept for 90 days.",
+            "the tenant, so one upsell worker sees a tenant's contacts, customers and outcomes in order",
+            retention_days=90,
+        ),
+        TopicSpec(
+            Topic.UPSELL_OUTCOMES,
+            "What customers said: interest marked by the agent, answers to suggestions, control-group purchases.",
+            "the tenant",
+            retention_days=90,
+        ),
     )
 }
 

@@ -60,12 +60,15 @@ class Offer(OfferSettings):
 
 
 class Moment(StrEnum):
+    """When a suggestion may be decided: the agent got the contact, marked interest, or resolved it."""
+
     ASSIGNED = "assigned"
+    INTEREST = "interest"
     RESOLVED = "resolved"
 
 
 class SuggestionData(EventData):
-    suggestion_id: Identifier
+    suggestion_id: Identifier = Field(description="The decision's id: one per contact and moment.")
     contact_id: Identifier
     agent_id: Identifier
     customer_id: Identifier
@@ -80,15 +83,65 @@ class SuggestionData(EventData):
         gt=0, le=1, description="How likely the policy was to choose this offer here; for off-policy evaluation."
     )
     score: float
+    segment: ShortText = Field(description="The customer segment whose propensities were used.")
+    candidates: list[OfferId] = Field(
+        default_factory=list, description="Every offer that passed the gates: what an offline evaluation may choose."
+    )
 
 
 class OfferSuggested(Event):
     """A suggestion shown to the agent handling a contact."""
 
     type_name = "offer.suggested"
+    type_version = 2  # v2: the segment and the open offers, for offline evaluation
     type: Literal["offer.suggested"] = "offer.suggested"
-    version: Literal[1] = 1
+    version: Literal[2] = 2
     data: SuggestionData
+
+
+class HeldOut(EventData):
+    """What the policy would have suggested to a customer in the control group."""
+
+    offer_id: OfferId
+    offer_version: int
+    propensity: float = Field(ge=0, le=1)
+
+
+class NoSuggestionData(EventData):
+    suggestion_id: Identifier = Field(description="The decision's id: one per contact and moment.")
+    contact_id: Identifier
+    agent_id: Identifier | None = None
+    customer_id: Identifier
+    moment: Moment
+    reasons: list[Code] = Field(description="The gates that were closed, e.g. angry_customer, frequency_cap.")
+    excluded: dict[Code, int] = Field(default_factory=dict, description="Offers ruled out, counted by reason.")
+    held_out: HeldOut | None = Field(
+        default=None, description="Control group only: the offer withheld, so uplift can be measured."
+    )
+
+
+class NoOfferSuggested(Event):
+    """A moment at which no suggestion was made, and why: the decision log keeps these too."""
+
+    type_name = "upsell.no_suggestion"
+    type: Literal["upsell.no_suggestion"] = "upsell.no_suggestion"
+    version: Literal[1] = 1
+    data: NoSuggestionData
+
+
+class InterestData(EventData):
+    contact_id: Identifier
+    agent_id: Identifier
+    note: ShortText | None = None
+
+
+class InterestMarked(Event):
+    """The agent marked the customer as interested in buying: a moment for a suggestion."""
+
+    type_name = "upsell.interest_marked"
+    type: Literal["upsell.interest_marked"] = "upsell.interest_marked"
+    version: Literal[1] = 1
+    data: InterestData
 
 
 class OutcomeKind(StrEnum):
@@ -98,7 +151,10 @@ class OutcomeKind(StrEnum):
 
 
 class OutcomeData(EventData):
-    suggestion_id: Identifier
+    suggestion_id: Identifier = Field(
+        description="A suggestion's decision id; or a held-out decision's, when a control-group customer bought "
+        "the withheld offer's product anyway (accepted) — the baseline uplift is measured against."
+    )
     offer_id: OfferId
     customer_id: Identifier
     outcome: OutcomeKind
@@ -106,7 +162,7 @@ class OutcomeData(EventData):
 
 
 class SuggestionAnswered(Event):
-    """What the customer said to a suggestion (counted once per suggestion, however often it arrives)."""
+    """What the customer said to a suggestion (counted once per decision, however often it arrives)."""
 
     type_name = "upsell.outcome"
     type: Literal["upsell.outcome"] = "upsell.outcome"

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.structs import RecordMetadata
 from pymongo.errors import ConnectionFailure, ExecutionTimeout
 
 from frontline.contracts import REGISTRY, TOPICS, ContractViolation, Event, dlq_topic, parse_event
@@ -192,9 +193,16 @@ class EventProducer:
         await self._producer.stop()
 
     async def publish(self, event: Event) -> None:
+        await (await self.enqueue(event))
+
+    async def enqueue(self, event: Event) -> asyncio.Future[RecordMetadata]:
+        """Hands the event to the producer's batch; the future resolves when the broker has it."""
         spec = REGISTRY[event.type]
-        await self._producer.send_and_wait(spec.topic.value, event.to_json(), key=spec.key(event).encode())
+        sent: asyncio.Future[RecordMetadata] = await self._producer.send(
+            spec.topic.value, event.to_json(), key=spec.key(event).encode()
+        )
         EVENTS_PUBLISHED.labels(spec.topic.value).inc()
+        return sent
 
     async def send_raw(
         self, topic: str, value: bytes, *, key: bytes | None = None, headers: list[tuple[str, bytes]] | None = None

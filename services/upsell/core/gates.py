@@ -1,7 +1,7 @@
-"""The hard gates a suggestion must pass before any ranking, each with its reason code.
+"""The hard gates of the moment, each with its reason code, asked before any ranking.
 
-Contact gates close the moment for every offer; offer gates rule out one offer. Nothing here
-learns or ranks: a closed gate is never outweighed by a high propensity.
+A closed contact gate keeps every offer out; the offer gates (one offer each) are in catalog.py.
+Nothing here learns or ranks: a closed gate is never outweighed by a high propensity.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from frontline.contracts.contacts import Channel, CustomerSnapshot
-from frontline.contracts.upsell import Moment, Offer
+from frontline.contracts.upsell import Moment
 
 INTEREST_CONCERNS = frozenset({"sales_inquiry", "product_question"})
 COMPLAINT_CONCERNS = frozenset({"complaint"})
@@ -19,10 +19,15 @@ COMPLAINT_CONCERNS = frozenset({"complaint"})
 
 @dataclass(frozen=True)
 class UpsellPolicy:
+    """A tenant's contact policy and the learner's knobs (`FRONTLINE_UPSELL_*` sets the defaults)."""
+
     frequency_cap_days: float = 7
     cool_down_days: float = 30
     per_contact: int = 1
     control_percent: float = 5.0
+    exploration: float = 0.05  # share of decisions that pick uniformly among the open offers
+    prior_accepts: float = 1.0
+    prior_refusals: float = 9.0  # a prior mean of 10%: most suggestions are not taken
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,12 @@ class Situation:
     escalated: bool
     moment: Moment
     interest_marked: bool = False
+    resolved: bool = False  # the contact was completed as resolved (only at the resolved moment)
+
+    @property
+    def interest(self) -> bool:
+        """The customer showed interest: by their concern, or as the agent marked it."""
+        return self.interest_marked or self.moment is Moment.INTEREST or self.concern in INTEREST_CONCERNS
 
 
 @dataclass
@@ -67,7 +78,7 @@ def closed_contact_gates(situation: Situation, history: History, policy: UpsellP
         closed.append("angry_customer")
     if situation.escalated:
         closed.append("escalated")
-    if situation.concern in COMPLAINT_CONCERNS and situation.moment is not Moment.RESOLVED:
+    if situation.concern in COMPLAINT_CONCERNS and not situation.resolved:
         closed.append("complaint_unresolved")
     if not situation.customer.marketing_consent:
         closed.append("no_consent")
@@ -78,43 +89,8 @@ def closed_contact_gates(situation: Situation, history: History, policy: UpsellP
     last = history.last_suggested_at
     if last is not None and now - last < timedelta(days=policy.frequency_cap_days):
         closed.append("frequency_cap")
-    interest = situation.interest_marked or situation.concern in INTEREST_CONCERNS
-    if not interest and situation.moment is Moment.ASSIGNED:
+    if not situation.interest and not situation.resolved:
         closed.append("not_the_moment")
     if in_control_group(situation.tenant, situation.customer.customer_id, policy.control_percent):
         closed.append("control_group")
     return closed
-
-
-def closed_offer_gate(
-    offer: Offer, situation: Situation, history: History, policy: UpsellPolicy, now: datetime
-) -> str | None:
-    """The first reason this offer may not be suggested here, or None."""
-    if (
-        not offer.active
-        or (offer.valid_from and now < offer.valid_from)
-        or (offer.valid_until and now >= offer.valid_until)
-    ):
-        return "offer_inactive"
-    if offer.concerns and situation.concern not in offer.concerns:
-        return "concern_not_applicable"
-    if offer.channels and situation.channel not in offer.channels:
-        return "channel_not_applicable"
-    rules, customer = offer.eligibility, situation.customer
-    owned = set(customer.products)
-    if offer.product in owned:
-        return "already_owned"
-    if rules.owns_any and not owned & set(rules.owns_any):
-        return "not_eligible_products"
-    if owned & set(rules.owns_none):
-        return "not_eligible_products"
-    if rules.tiers and customer.tier not in rules.tiers:
-        return "not_eligible_tier"
-    if rules.exclude_new_customers and customer.new_customer:
-        return "not_eligible_new_customer"
-    declined = history.declined_at.get(offer.offer_id)
-    if declined is not None and now - declined < timedelta(days=policy.cool_down_days):
-        return "cool_down"
-    if offer.daily_cap is not None and history.suggested_today.get(offer.offer_id, 0) >= offer.daily_cap:
-        return "daily_cap"
-    return None

@@ -1,0 +1,102 @@
+"""Upsell's collections. The catalog is small and edited by people; contacts are many and written
+once. As elsewhere, uniqueness is an `_id` and the hot path only inserts and reads by `_id`.
+
+- `upsell_offers`          the current version of each offer, `_id` = `tenant|offer id`
+- `upsell_offer_versions`  every version ever saved, `_id` = `tenant|offer id|version` (insert only)
+- `upsell_contacts`        what a decision needs of a contact, `_id` = `tenant|contact id`
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from frontline.contracts.upsell import Offer, OfferSettings
+from frontline.plumbing.mongo import Database
+from services.upsell.core.moments import ContactFile
+
+DUPLICATE_KEY = 11000
+_FILES = TypeAdapter(ContactFile)
+
+
+class VersionConflict(Exception):
+    """The offer changed since the version the caller read."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"the offer is at version {current}")
+        self.current = current
+
+
+class UpsellStore:
+    def __init__(self, db: Database) -> None:
+        self._offers = db["upsell_offers"]
+        self._versions = db["upsell_offer_versions"]
+        self._contacts = db["upsell_contacts"]
+
+    # -- the catalog -----------------------------------------------------------
+
+    async def offers(self, tenant: str) -> list[Offer]:
+        found = self._offers.find({"tenant": tenant})
+        return sorted([Offer.model_validate(doc["offer"]) async for doc in found], key=lambda o: o.offer_id)
+
+    async def offer(self, tenant: str, offer_id: str) -> Offer | None:
+        found = await self._offers.find_one({"_id": f"{tenant}|{offer_id}"})
+        return Offer.model_validate(found["offer"]) if found else None
+
+    async def versions(self, tenant: str, offer_id: str) -> list[dict[str, Any]]:
+        found = self._versions.find({"tenant": tenant, "offer_id": offer_id})
+        return sorted(
+            [{"offer": doc["offer"], "saved_at": doc["saved_at"], "saved_by": doc["saved_by"]} async for doc in found],
+            key=lambda v: int(v["offer"]["version"]),
+        )
+
+    async def save(
+        self, tenant: str, offer_id: str, settings: OfferSettings, *, expected: int | None, by: str, now: datetime
+    ) -> Offer:
+        """Saves the next version; `expected` (the version the caller read, 0 for a new offer) guards
+        against overwriting someone else's edit. Two saves of the same next version: one wins."""
+        current = await self.offer(tenant, offer_id)
+        version = current.version if current else 0
+        if expected is not None and expected != version:
+            raise VersionConflict(version)
+        offer = Offer(offer_id=offer_id, version=version + 1, **settings.model_dump())
+        document = {"tenant": tenant, "offer_id": offer_id, "offer": offer.model_dump(mode="json")}
+        try:
+            await self._versions.insert_one(
+                {"_id": f"{tenant}|{offer_id}|{offer.version}", **document, "saved_at": now, "saved_by": by}
+            )
+        except DuplicateKeyError:
+            raise VersionConflict(version + 1) from None
+        await self._offers.replace_one({"_id": f"{tenant}|{offer_id}"}, document, upsert=True)
+        return offer
+
+    async def remove(self, tenant: str, offer_id: str) -> bool:
+        """Takes the offer out of the catalog; its versions stay, as history."""
+        result = await self._offers.delete_one({"_id": f"{tenant}|{offer_id}"})
+        return result.deleted_count == 1
+
+    # -- contacts --------------------------------------------------------------
+
+    async def keep_contacts(self, files: list[ContactFile]) -> None:
+        """Stores contacts for decisions after a restart; ones already stored stay as they are."""
+        if not files:
+            return
+        try:
+            await self._contacts.insert_many([_contact_document(f) for f in files], ordered=False)
+        except BulkWriteError as error:
+            if any(failure["code"] != DUPLICATE_KEY for failure in error.details.get("writeErrors", [])):
+                raise
+
+    async def contact(self, tenant: str, contact_id: str) -> ContactFile | None:
+        found = await self._contacts.find_one({"_id": f"{tenant}|{contact_id}"})
+        return _FILES.validate_python(found["file"]) if found else None
+
+    async def escalated(self, tenant: str, contact_id: str) -> None:
+        await self._contacts.update_one({"_id": f"{tenant}|{contact_id}"}, {"$set": {"file.escalated": True}})
+
+
+def _contact_document(file: ContactFile) -> dict[str, Any]:
+    return {"_id": f"{file.tenant}|{file.contact_id}", "file": _FILES.dump_python(file, mode="json")}

@@ -1,0 +1,281 @@
+"""Upsell's stream worker: contacts, routing's facts and agents' interest marks in; decisions out.
+
+- One consumer group; inputs are keyed by tenant, and the range assignor gives one worker the same
+  partition number of every input topic, so a tenant's contacts, customers and learning live with
+  one worker.
+- A decision's id is derived from the contact and the moment, and the ledger knows every decision
+  made: a record read again after a crash or a rebalance decides nothing twice. Before it decides
+  on newly assigned partitions, the worker waits until the ledger has read everything written
+  before (the previous owner's decisions included).
+- Offsets are committed after the batch's decisions are acknowledged by the broker and its
+  contacts are stored: a crash loses nothing, it only repeats.
+- What cannot be used goes to the input topic's DLQ with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID, uuid5
+
+import numpy as np
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.structs import ConsumerRecord, RecordMetadata
+
+from frontline.contracts import ContractViolation, Event, Topic, parse_event
+from frontline.contracts.contacts import ContactReceived
+from frontline.contracts.routing import ContactEscalated
+from frontline.contracts.upsell import (
+    HeldOut,
+    NoOfferSuggested,
+    NoSuggestionData,
+    OfferSuggested,
+    SuggestionAnswered,
+    SuggestionData,
+)
+from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, EventProducer
+from frontline.plumbing.logging import get_logger
+from frontline.plumbing.metrics import EVENTS_CONSUMED
+from frontline.plumbing.settings import Settings
+from services.upsell.catalogs import Catalogs
+from services.upsell.core.decide import UpsellDecision, decide
+from services.upsell.core.gates import Situation, UpsellPolicy
+from services.upsell.core.ledger import Ledger
+from services.upsell.core.moments import ContactFile, Moments
+from services.upsell.reader import LedgerReader
+from services.upsell.settings import UpsellSettings
+from services.upsell.store import UpsellStore
+
+log = get_logger(__name__)
+INPUTS = (Topic.CONTACTS_RECEIVED.value, Topic.ROUTING_EVENTS.value, Topic.UPSELL_OUTCOMES.value)
+DECISIONS = UUID("8f0d2b4e-6c1a-4e57-9a3b-2d1f0c9e7a65")  # namespace of decision ids
+Clock = Callable[[], datetime]
+
+
+def decision_id(tenant: str, contact_id: str, moment: str) -> str:
+    """One decision per contact and moment, whichever worker makes it, however often."""
+    return str(uuid5(DECISIONS, f"{tenant}|{contact_id}|{moment}"))
+
+
+class WorkerStopped(RuntimeError):
+    """The upsell worker is not running or has no partitions yet."""
+
+
+class UpsellWorker(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(
+        self,
+        settings: Settings,
+        upsell: UpsellSettings,
+        *,
+        reader: LedgerReader,
+        store: UpsellStore,
+        catalogs: Catalogs,
+        producer: EventProducer,
+        clock: Clock,
+    ) -> None:
+        self._settings = settings
+        self._upsell = upsell
+        self._policy: UpsellPolicy = upsell.policy()
+        self._reader = reader
+        self._ledger: Ledger = reader.ledger
+        self._store = store
+        self._catalogs = catalogs
+        self._producer = producer
+        self._clock = clock
+        self._rng = np.random.default_rng()
+        self.moments = Moments(capacity=upsell.contacts_in_memory)
+        self.group = f"{settings.kafka_group_prefix}-upsell"
+        self._consumer: AIOKafkaConsumer | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.assigned = asyncio.Event()
+        self._reassigned = True
+        self._stepping = asyncio.Lock()
+        self._new_files: list[ContactFile] = []
+        self._sends: list[asyncio.Future[RecordMetadata]] = []
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            group_id=self.group,
+            client_id="frontline-upsell",
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            auto_offset_reset=self._settings.kafka_offset_reset,
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            session_timeout_ms=15_000,
+            heartbeat_interval_ms=3_000,
+            request_timeout_ms=REQUEST_TIMEOUT_MS + 5_000,
+        )
+        self._consumer.subscribe(list(INPUTS), listener=self)
+        await self._consumer.start()
+        self.task = asyncio.create_task(self._run(), name="upsell-worker")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def ready(self) -> None:
+        if self.task is None or self.task.done():
+            raise WorkerStopped("the upsell worker is not running")
+        if not self.assigned.is_set():
+            raise WorkerStopped("the upsell worker has not been given its partitions yet")
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        """A batch in progress finishes and commits before its partitions go."""
+        async with self._stepping:
+            return
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self._reassigned = True
+        self.assigned.set()
+
+    async def _run(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=self._upsell.max_batch)
+            async with self._stepping:
+                if self._reassigned:
+                    self._reassigned = False
+                    await self._reader.read_up_to_now()
+                offsets: dict[TopicPartition, int] = {}
+                for tp, records in batches.items():
+                    for record in records:
+                        await self._handle(record)
+                    offsets[tp] = records[-1].offset + 1
+                await self._store.keep_contacts(self._new_files)
+                self._new_files = []
+                await asyncio.gather(*self._sends)
+                self._sends = []
+                if offsets:
+                    await consumer.commit(offsets)
+
+    async def _handle(self, record: ConsumerRecord) -> None:
+        try:
+            event = parse_event(record.value or b"")
+        except ContractViolation as violation:
+            await self._dead_letter(record, violation.reason)
+            return
+        if record.key != event.tenant.encode():
+            await self._dead_letter(record, "the message key must be the tenant")
+            return
+        if isinstance(event, SuggestionAnswered):
+            problem = self._ledger.problem_with(event)
+            if problem is not None and problem.startswith("unknown"):
+                await self._reader.read_up_to_now()  # the suggestion may be just written, not yet read
+                problem = self._ledger.problem_with(event)
+            if problem is not None:
+                await self._dead_letter(record, problem)
+                return
+        elif isinstance(event, ContactReceived):
+            file = ContactFile.of(event)
+            self._new_files.append(file)
+            for situation in self.moments.open(file):
+                await self._decide(situation, event)
+        else:
+            await self._follow(event)
+        EVENTS_CONSUMED.labels(record.topic, "ok").inc()
+
+    async def _follow(self, event: Event) -> None:
+        contact_id = event.contact_id
+        waiting = self.moments.moment_of(event)
+        if waiting is not None and contact_id is not None:
+            file = self.moments.known(event.tenant, contact_id)
+            if file is None:
+                await self._store.keep_contacts(self._new_files)
+                self._new_files = []
+                stored = await self._store.contact(event.tenant, contact_id)
+                if stored is not None:
+                    self.moments.open(stored)
+                    file = self.moments.known(event.tenant, contact_id)
+            if file is None:
+                self.moments.wait(event.tenant, contact_id, waiting)
+            else:
+                await self._decide(file.at(waiting.moment, waiting.agent_id, resolved=waiting.resolved), event)
+        if isinstance(event, ContactEscalated) and contact_id is not None:
+            await self._store.keep_contacts(self._new_files)
+            self._new_files = []
+            await self._store.escalated(event.tenant, contact_id)
+        self.moments.follow(event)
+
+    async def _decide(self, situation: Situation, cause: Event) -> None:
+        tenant = situation.tenant
+        made = decision_id(tenant, situation.contact_id, situation.moment)
+        if self._ledger.decided(tenant, made):
+            return
+        catalog = await self._catalogs.of(tenant)
+        if catalog.size == 0:
+            return  # a tenant without offers does not use upsell
+        now = self._clock()
+        book = self._ledger.book(tenant)
+        history = self._ledger.history(tenant, situation.customer.customer_id, situation.contact_id, now.date())
+        decision = decide(situation, catalog, history, book.propensities, self._policy, self._rng, now)
+        event = _decision_event(made, situation, decision, cause, now)
+        self._ledger.apply(event)
+        self._sends.append(await self._producer.enqueue(event))
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        EVENTS_CONSUMED.labels(record.topic, "invalid").inc()
+        await self._producer.send_to_dlq(record, reason)
+
+
+def _decision_event(
+    made: str, situation: Situation, decision: UpsellDecision, cause: Event, now: datetime
+) -> OfferSuggested | NoOfferSuggested:
+    event: OfferSuggested | NoOfferSuggested
+    if decision.choice is not None:
+        choice = decision.choice
+        script, language = choice.offer.script_in(situation.language)
+        assert situation.agent_id is not None
+        event = cause.caused(
+            OfferSuggested,
+            data=SuggestionData(
+                suggestion_id=made,
+                contact_id=situation.contact_id,
+                agent_id=situation.agent_id,
+                customer_id=situation.customer.customer_id,
+                offer_id=choice.offer.offer_id,
+                offer_version=choice.offer.version,
+                moment=situation.moment,
+                script=script,
+                language=language,
+                reasons=choice.reasons,
+                propensity=choice.propensity,
+                choice_probability=choice.choice_probability,
+                score=choice.score,
+                segment=choice.segment,
+                candidates=choice.candidates,
+            ),
+            source="upsell",
+            occurred_at=now,
+            contact_id=situation.contact_id,
+        )
+    else:
+        held = decision.held_out
+        withheld = (
+            HeldOut(offer_id=held.offer.offer_id, offer_version=held.offer.version, propensity=held.propensity)
+            if held is not None
+            else None
+        )
+        event = cause.caused(
+            NoOfferSuggested,
+            data=NoSuggestionData(
+                suggestion_id=made,
+                contact_id=situation.contact_id,
+                agent_id=situation.agent_id,
+                customer_id=situation.customer.customer_id,
+                moment=situation.moment,
+                reasons=decision.closed,
+                excluded=decision.excluded,
+                held_out=withheld,
+            ),
+            source="upsell",
+            occurred_at=now,
+            contact_id=situation.contact_id,
+        )
+    return event.model_copy(update={"id": UUID(made)})
