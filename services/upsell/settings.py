@@ -22,6 +22,9 @@ class UpsellSettings(BaseSettings):
     catalog_refresh_seconds: float = Field(
         default=5, gt=0, description="How stale a worker's copy of a catalog edited in another process may be."
     )
+    keep_days: float = Field(
+        default=90, gt=0, description="Decisions kept for the log and the gates (the topics' retention)."
+    )
     max_batch: int = Field(default=500, ge=1, le=10_000, description="Input records handled between commits.")
     contacts_in_memory: int = Field(default=200_000, ge=100, description="Open contacts kept in memory.")
 

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from frontline.contracts import agents, policies
+from frontline.contracts import agents, policies, routing
 from frontline.contracts.contacts import ContactReceived, ContactReceivedData
 from frontline.contracts.envelope import Event
 
@@ -86,3 +86,30 @@ def policy_saved(queue: str, *, tenant: str = "acme", **policy: object) -> polic
 
 def customer_left(contact_id: str, *, tenant: str = "acme") -> policies.CustomerLeft:
     return _agent_event(policies.CustomerLeft, policies.CustomerLeaving(), tenant=tenant, contact_id=contact_id)
+
+
+def contact_assigned(contact_id: str, agent_id: str, *, tenant: str = "acme") -> routing.ContactAssigned:
+    assignment = routing.Assignment(
+        contact_id=contact_id, agent_id=agent_id, offer_id=f"o-{contact_id}", queue="general", waited_seconds=3
+    )
+    return _agent_event(routing.ContactAssigned, assignment, tenant=tenant, contact_id=contact_id)
+
+
+def contact_completed(
+    contact_id: str, agent_id: str, *, resolution: str = "resolved", tenant: str = "acme"
+) -> routing.ContactCompleted:
+    completion = routing.Completion(
+        contact_id=contact_id,
+        agent_id=agent_id,
+        queue="general",
+        disposition="answered",
+        resolution=agents.Resolution(resolution),
+        handle_seconds=120,
+        wrap_up_until=datetime(2026, 11, 22, 10, 5, tzinfo=UTC),
+    )
+    return _agent_event(routing.ContactCompleted, completion, tenant=tenant, contact_id=contact_id)
+
+
+def contact_escalated(contact_id: str, *, tenant: str = "acme") -> routing.ContactEscalated:
+    escalated = routing.Escalated(contact_id=contact_id, tier=agents.Tier.SUPERVISOR, reason="angry")
+    return _agent_event(routing.ContactEscalated, escalated, tenant=tenant, contact_id=contact_id)
