@@ -126,6 +126,28 @@ async def test_catalog_suggestions_outcomes_and_performance(settings, producer, 
         assert "angry_customer" in seen[angry.contact_id]["data"]["reasons"]
 
         suggestion_id = suggestion["data"]["suggestion_id"]
+
+        # a billing question is no moment for selling, until the agent marks the customer's interest
+        billing = contact_received(
+            tenant=pool.tenant, contact_id=f"c-{uuid.uuid4().hex[:8]}", customer=customer(pool.tenant)
+        )
+        start = await end_offsets(settings.kafka_bootstrap_servers, SUGGESTIONS)
+        await producer.publish(billing)
+        await producer.publish(contact_assigned(billing.contact_id, "cid", tenant=pool.tenant))
+        first = await read_until(
+            settings.kafka_bootstrap_servers, start, lambda v: v["contact_id"] == billing.contact_id
+        )
+        assert first[-1]["type"] == "upsell.no_suggestion"
+        assert first[-1]["data"]["reasons"] == ["not_the_moment"]
+        start = await end_offsets(settings.kafka_bootstrap_servers, SUGGESTIONS)
+        async with pool.client(service.url, Role.AGENT) as desk:
+            marked = await desk.post(f"/v1/contacts/{billing.contact_id}/interest", json={"agent_id": "cid"})
+            assert marked.status_code == 202
+        then = await read_until(
+            settings.kafka_bootstrap_servers, start, lambda v: v["contact_id"] == billing.contact_id
+        )
+        assert then[-1]["type"] == "offer.suggested"
+        assert (then[-1]["data"]["moment"], then[-1]["data"]["reasons"][0]) == ("interest", "interest_marked")
         async with pool.client(service.url, Role.AGENT) as desk:
             log = (await desk.get(f"/v1/contacts/{dutch.contact_id}/decisions")).json()
             assert [(d["decision_id"], d["shown"], d["offer_id"]) for d in log] == [(suggestion_id, True, "tv-plus")]
