@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -175,6 +176,27 @@ async def test_catalog_suggestions_outcomes_and_performance(settings, producer, 
         # one acceptance of one answer: the Beta(2, 1) posterior's 95% interval is [0.158, 0.987]
         interval = performance["acceptance_interval"]
         assert (round(interval["low"], 3), round(interval["high"], 3)) == (0.158, 0.987)
+
+        evaluation = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "services.upsell.evaluate",
+            "--tenant",
+            pool.tenant,
+            "--policy",
+            "logged",
+            "--policy",
+            "offer:tv-plus",
+            env=env | {"COLUMNS": "200"},
+            stdout=asyncio.subprocess.PIPE,
+        )
+        output = (await evaluation.communicate())[0].decode()
+        assert evaluation.returncode == 0, output
+        rows = {line.split("│")[1].strip(): line for line in output.splitlines() if line.count("│") > 4}
+        # the one answered suggestion was accepted: the logged policy's IPS is its observed rate
+        assert "│ 1 " in rows["logged"], output
+        assert "1.0000" in rows["logged"], output
+        assert "offer:tv-plus" in rows, output
 
         dlq = dlq_topic("frontline.upsell.outcomes")
         letters_start = await end_offsets(settings.kafka_bootstrap_servers, dlq)
