@@ -39,6 +39,7 @@ eval-intake: install  ## language accuracy and concern macro-F1 on tests/data/in
 bench: install infra-up  ## benchmarks against the real local servers; appends to BENCHMARKS.md
 	$(BIN)/python scripts/bench_intake.py
 	$(BIN)/python scripts/bench_routing.py
+	$(BIN)/python scripts/bench_upsell.py
 
 clean:  ## stop the servers and remove everything local (.venv, .local)
 	-$(PYTHON) deploy/local/infra.py down

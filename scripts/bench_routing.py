@@ -18,19 +18,26 @@ import contextlib
 import json
 import os
 import signal
-import statistics
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import bench_routing_core
-import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from benchlib import ROOT, append_report, free_port, machine
+from aiokafka import AIOKafkaProducer
+from benchlib import (
+    ROOT,
+    Latencies,
+    append_report,
+    broker_latency,
+    free_port,
+    machine,
+    open_loop,
+    percentile,
+    read_topic,
+    until_ready,
+)
 
 from frontline.contracts import Topic
 from frontline.contracts.agents import (
@@ -47,31 +54,11 @@ from frontline.contracts.agents import (
 from frontline.contracts.contacts import ContactReceived, ContactReceivedData
 from frontline.contracts.envelope import Event, EventData
 from frontline.contracts.policies import QueuePolicy, QueuePolicySaved
-from frontline.plumbing.kafka import ensure_topics, partitions_of
+from frontline.plumbing.kafka import ensure_topics
 from frontline.plumbing.settings import Settings
 
 FACTS = Topic.ROUTING_EVENTS.value
 HOLD_SECONDS = 1.0
-
-
-@dataclass
-class Latencies:
-    expected: int
-    sent: dict[str, float] = field(default_factory=dict)
-    seen: dict[str, float] = field(default_factory=dict)
-    all_seen: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def see(self, key: str) -> None:
-        self.seen.setdefault(key, time.perf_counter())
-        if len(self.seen) >= self.expected:
-            self.all_seen.set()
-
-    def milliseconds(self) -> list[float]:
-        return [(self.seen[key] - at) * 1000 for key, at in self.sent.items() if key in self.seen]
-
-
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1]
 
 
 def _event(model: type[Event], data: EventData, tenant: str, contact_id: str | None = None) -> Event:
@@ -130,32 +117,6 @@ class Desk:
         await self.send(_event(ContactHandled, handled, self.tenant, contact_id))
 
 
-async def _read(settings: Settings, topic: str, on_value: Any) -> None:
-    reader = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False, isolation_level="read_committed"
-    )
-    await reader.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
-        reader.assign(partitions)
-        await reader.seek_to_end(*partitions)
-        while True:
-            for records in (await reader.getmany(timeout_ms=100)).values():
-                for record in records:
-                    await on_value(record.value)
-    finally:
-        await reader.stop()
-
-
-async def _open_loop(rate: float, seconds: float, send: Any) -> None:
-    started = time.perf_counter()
-    for i in range(int(rate * seconds)):
-        delay = started + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        await send(i)
-
-
 async def service_latency(settings: Settings, *, rate: float, seconds: float, agents: int) -> dict[str, float]:
     run = uuid.uuid4().hex[:8]
     tenant = f"bench-{run}"
@@ -176,9 +137,9 @@ async def service_latency(settings: Settings, *, rate: float, seconds: float, ag
     await producer.start()
     latencies = Latencies(expected=int(rate * seconds))
     desk = Desk(tenant, producer, latencies)
-    reader = asyncio.create_task(_read(settings, FACTS, lambda value: desk.react(json.loads(value))))
+    reader = asyncio.create_task(read_topic(settings, FACTS, lambda value: desk.react(json.loads(value))))
     try:
-        await _until_ready(port, process)
+        await until_ready(port, process, "routing")
         await _staff(desk, agents)
         print(f"routing service: {rate:g} contacts/s for {seconds:g}s into {agents} agents ...", flush=True)
 
@@ -189,7 +150,7 @@ async def service_latency(settings: Settings, *, rate: float, seconds: float, ag
                 Topic.CONTACTS_RECEIVED.value, _contact(tenant, contact_id).to_json(), key=tenant.encode()
             )
 
-        await _open_loop(rate, seconds, send)
+        await open_loop(rate, seconds, send)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(latencies.all_seen.wait(), 30)
     finally:
@@ -206,20 +167,6 @@ async def service_latency(settings: Settings, *, rate: float, seconds: float, ag
         "p50_ms": percentile(values, 50),
         "p99_ms": percentile(values, 99),
     }
-
-
-async def _until_ready(port: int, process: asyncio.subprocess.Process) -> None:
-    async with httpx.AsyncClient(timeout=2) as http:
-        for _ in range(300):
-            if process.returncode is not None:
-                raise RuntimeError("routing exited; see .local/logs/bench-routing.log")
-            try:
-                if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("routing did not become ready; see .local/logs/bench-routing.log")
 
 
 async def _staff(desk: Desk, agents: int) -> None:
@@ -245,40 +192,6 @@ async def _staff(desk: Desk, agents: int) -> None:
         if len(desk.available) == agents:
             return
     raise RuntimeError(f"only {len(desk.available)} of {agents} agents became available")
-
-
-async def broker_latency(settings: Settings, *, rate: float, seconds: float) -> dict[str, float]:
-    """The same messages at the same rate, produced to a scratch topic and read back."""
-    topic = f"bench-routing-echo-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    await admin.create_topics([NewTopic(topic, 1, 1)])
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=1, acks="all")
-    await producer.start()
-    latencies = Latencies(expected=int(rate * seconds))
-
-    async def seen(value: bytes) -> None:
-        latencies.see(value.decode())
-
-    reader = asyncio.create_task(_read(settings, topic, seen))
-    try:
-        await asyncio.sleep(2)
-
-        async def send(i: int) -> None:
-            latencies.sent[str(i)] = time.perf_counter()
-            await producer.send(topic, str(i).encode())
-
-        await _open_loop(rate, seconds, send)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(latencies.all_seen.wait(), 30)
-    finally:
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
-        await producer.stop()
-        await admin.delete_topics([topic])
-        await admin.close()
-    values = latencies.milliseconds()
-    return {"p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99)}
 
 
 def render(args: argparse.Namespace, core: tuple[Any, Any], service: dict[str, float], broker: dict[str, float]) -> str:

@@ -1,11 +1,26 @@
-"""What every benchmark script shares: the machine it ran on, a free port, the report appended."""
+"""What every benchmark script shares: the machine it ran on, a free port, the report appended; an
+open-loop sender, latencies seen on a topic, and the broker alone as the baseline of service latency."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import platform
 import socket
+import statistics
+import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from frontline.plumbing.kafka import partitions_of
+from frontline.plumbing.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,3 +44,97 @@ def append_report(report: str) -> None:
     print(report)
     with (ROOT / "BENCHMARKS.md").open("a") as out:
         out.write(report)
+
+
+@dataclass
+class Latencies:
+    expected: int
+    sent: dict[str, float] = field(default_factory=dict)
+    seen: dict[str, float] = field(default_factory=dict)
+    all_seen: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def see(self, key: str) -> None:
+        self.seen.setdefault(key, time.perf_counter())
+        if len(self.seen) >= self.expected:
+            self.all_seen.set()
+
+    def milliseconds(self) -> list[float]:
+        return [(self.seen[key] - at) * 1000 for key, at in self.sent.items() if key in self.seen]
+
+
+def percentile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1]
+
+
+async def read_topic(settings: Settings, topic: str, on_value: Any) -> None:
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await reader.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
+        reader.assign(partitions)
+        await reader.seek_to_end(*partitions)
+        while True:
+            for records in (await reader.getmany(timeout_ms=100)).values():
+                for record in records:
+                    await on_value(record.value)
+    finally:
+        await reader.stop()
+
+
+async def open_loop(rate: float, seconds: float, send: Any) -> None:
+    started = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        delay = started + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await send(i)
+
+
+async def until_ready(port: int, process: asyncio.subprocess.Process, name: str) -> None:
+    async with httpx.AsyncClient(timeout=2) as http:
+        for _ in range(300):
+            if process.returncode is not None:
+                raise RuntimeError(f"{name} exited; see .local/logs/bench-{name}.log")
+            try:
+                if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{name} did not become ready; see .local/logs/bench-{name}.log")
+
+
+async def broker_latency(settings: Settings, *, rate: float, seconds: float) -> dict[str, float]:
+    """The same messages at the same rate, produced to a scratch topic and read back."""
+    topic = f"bench-echo-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 1, 1)])
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=1, acks="all")
+    await producer.start()
+    latencies = Latencies(expected=int(rate * seconds))
+
+    async def seen(value: bytes) -> None:
+        latencies.see(value.decode())
+
+    reader = asyncio.create_task(read_topic(settings, topic, seen))
+    try:
+        await asyncio.sleep(2)
+
+        async def send(i: int) -> None:
+            latencies.sent[str(i)] = time.perf_counter()
+            await producer.send(topic, str(i).encode())
+
+        await open_loop(rate, seconds, send)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(latencies.all_seen.wait(), 30)
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await producer.stop()
+        await admin.delete_topics([topic])
+        await admin.close()
+    values = latencies.milliseconds()
+    return {"p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99)}

@@ -52,7 +52,8 @@ class Catalog:
         _, self._owns_none = self._listed(o.eligibility.owns_none for o in self.offers)
         self._all_tiers, self._by_tier = self._listed(o.eligibility.tiers for o in self.offers)
         self._not_new = np.array([o.eligibility.exclude_new_customers for o in self.offers], dtype=bool)
-        self.capped = [(i, o.offer_id, o.daily_cap) for i, o in enumerate(self.offers) if o.daily_cap is not None]
+        self._cap = np.array([o.daily_cap or np.inf for o in self.offers], dtype=float)
+        self.ids = np.array([o.offer_id for o in self.offers], dtype=object)
 
     def _listed(self, lists: Iterable[Sequence[str]]) -> tuple[Mask, dict[str, Mask]]:
         """Offers with an empty list (no restriction), and per listed value the offers that list it."""
@@ -84,8 +85,10 @@ class Catalog:
             if i is not None and now - declined_at < cool_down:
                 cooling[i] = True
         full = np.zeros(self.size, dtype=bool)
-        for i, offer_id, cap in self.capped:
-            full[i] = history.suggested_today.get(offer_id, 0) >= cap
+        for offer_id, count in history.suggested_today.items():
+            i = self.position.get(offer_id)
+            if i is not None and count >= self._cap[i]:
+                full[i] = True
         owns_listed = self._any_of(self._owns_any, owned)
         return [
             ~self._active | (at < self._from) | (at >= self._until),

@@ -26,7 +26,7 @@ from services.upsell.core.catalog import Catalog
 from services.upsell.core.gates import History, Situation, UpsellPolicy, closed_contact_gates
 from services.upsell.core.learning import Propensities, segment_of
 
-CONTENDERS = 16
+CONTENDERS = 8
 THOMPSON_DRAWS = 32
 AFTER_RESOLUTION_WEIGHT = 0.6  # a problem-solving contact is a weaker moment than an expressed interest
 
@@ -97,7 +97,8 @@ def _choose(
     wins = np.bincount((rows * value[contenders]).argmax(axis=1), minlength=contenders.size)
     probabilities = np.full(n, policy.exploration / n)
     probabilities[contenders] += (1 - policy.exploration) * wins / THOMPSON_DRAWS
-    picked = int(rng.choice(n, p=probabilities / probabilities.sum()))
+    cumulative = np.cumsum(probabilities)
+    picked = min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), n - 1)
     offer = catalog.offers[int(open_offers[picked])]
     propensity = float(alpha[picked] / (alpha[picked] + beta[picked]))
     if situation.interest_marked or situation.moment is Moment.INTEREST:
@@ -115,5 +116,5 @@ def _choose(
         score=propensity * float(value[picked]) * (1.0 if situation.interest else AFTER_RESOLUTION_WEIGHT),
         reasons=reasons,
         segment=segment,
-        candidates=[catalog.offers[int(i)].offer_id for i in open_offers],
+        candidates=catalog.ids[open_offers].tolist(),
     )
