@@ -54,6 +54,8 @@ class Latencies:
     all_seen: asyncio.Event = field(default_factory=asyncio.Event)
 
     def see(self, key: str) -> None:
+        if key not in self.sent:
+            return  # not one of the measured messages (a probe, or another run's)
         self.seen.setdefault(key, time.perf_counter())
         if len(self.seen) >= self.expected:
             self.all_seen.set()

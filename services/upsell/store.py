@@ -3,6 +3,8 @@ once. As elsewhere, uniqueness is an `_id` and the hot path only inserts and rea
 
 - `upsell_offers`          the current version of each offer, `_id` = `tenant|offer id`
 - `upsell_offer_versions`  every version ever saved, `_id` = `tenant|offer id|version` (insert only)
+- `upsell_catalogs`        per tenant, a counter of catalog changes, `_id` = tenant: workers reload a
+                           catalog only when it moved
 - `upsell_contacts`        what a decision needs of a contact, `_id` = `tenant|contact id`
 """
 
@@ -35,6 +37,7 @@ class UpsellStore:
         self._offers = db["upsell_offers"]
         self._versions = db["upsell_offer_versions"]
         self._contacts = db["upsell_contacts"]
+        self._catalogs = db["upsell_catalogs"]
 
     # -- the catalog -----------------------------------------------------------
 
@@ -71,12 +74,22 @@ class UpsellStore:
         except DuplicateKeyError:
             raise VersionConflict(version + 1) from None
         await self._offers.replace_one({"_id": f"{tenant}|{offer_id}"}, document, upsert=True)
+        await self._changed(tenant)
         return offer
 
     async def remove(self, tenant: str, offer_id: str) -> bool:
         """Takes the offer out of the catalog; its versions stay, as history."""
         result = await self._offers.delete_one({"_id": f"{tenant}|{offer_id}"})
+        await self._changed(tenant)
         return result.deleted_count == 1
+
+    async def catalog_changes(self, tenant: str) -> int:
+        """How often the tenant's catalog changed: equal answers mean an unchanged catalog."""
+        found = await self._catalogs.find_one({"_id": tenant})
+        return int(found["changes"]) if found else 0
+
+    async def _changed(self, tenant: str) -> None:
+        await self._catalogs.update_one({"_id": tenant}, {"$inc": {"changes": 1}}, upsert=True)
 
     # -- contacts --------------------------------------------------------------
 
@@ -90,9 +103,10 @@ class UpsellStore:
             if any(failure["code"] != DUPLICATE_KEY for failure in error.details.get("writeErrors", [])):
                 raise
 
-    async def contact(self, tenant: str, contact_id: str) -> ContactFile | None:
-        found = await self._contacts.find_one({"_id": f"{tenant}|{contact_id}"})
-        return _FILES.validate_python(found["file"]) if found else None
+    async def contacts(self, keys: list[tuple[str, str]]) -> list[ContactFile]:
+        """The stored contacts among these (tenant, contact id) pairs."""
+        found = self._contacts.find({"_id": {"$in": [f"{tenant}|{contact_id}" for tenant, contact_id in keys]}})
+        return [_FILES.validate_python(doc["file"]) async for doc in found]
 
     async def escalated(self, tenant: str, contact_id: str) -> None:
         await self._contacts.update_one({"_id": f"{tenant}|{contact_id}"}, {"$set": {"file.escalated": True}})

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID, uuid5
@@ -49,9 +50,11 @@ from services.upsell.settings import UpsellSettings
 from services.upsell.store import UpsellStore
 
 log = get_logger(__name__)
-INPUTS = (Topic.CONTACTS_RECEIVED.value, Topic.ROUTING_EVENTS.value, Topic.UPSELL_OUTCOMES.value)
+RECEIVED = Topic.CONTACTS_RECEIVED.value
+INPUTS = (RECEIVED, Topic.ROUTING_EVENTS.value, Topic.UPSELL_OUTCOMES.value)
 DECISIONS = UUID("8f0d2b4e-6c1a-4e57-9a3b-2d1f0c9e7a65")  # namespace of decision ids
 Clock = Callable[[], datetime]
+LOOK_UP_AFTER = 5.0
 
 
 def decision_id(tenant: str, contact_id: str, moment: str) -> str:
@@ -93,6 +96,9 @@ class UpsellWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         self._reassigned = True
         self._stepping = asyncio.Lock()
         self._new_files: list[ContactFile] = []
+        # contacts that moments wait for, with the partition and time of the moment: in the store?
+        self._look_up: dict[tuple[str, str], tuple[int, int]] = {}
+        self._received_upto: dict[int, int] = {}  # partition → latest contact time read
         self._sends: list[asyncio.Future[RecordMetadata]] = []
 
     async def start(self) -> None:
@@ -144,12 +150,14 @@ class UpsellWorker(ConsumerRebalanceListener):  # type: ignore[misc]
                     self._reassigned = False
                     await self._reader.read_up_to_now()
                 offsets: dict[TopicPartition, int] = {}
-                for tp, records in batches.items():
+                # contacts first: an assignment fetched in the same batch as its contact finds it known
+                for tp, records in sorted(batches.items(), key=lambda item: item[0].topic != RECEIVED):
                     for record in records:
                         await self._handle(record)
                     offsets[tp] = records[-1].offset + 1
                 await self._store.keep_contacts(self._new_files)
                 self._new_files = []
+                await self._reload_awaited()
                 await asyncio.gather(*self._sends)
                 self._sends = []
                 if offsets:
@@ -173,28 +181,23 @@ class UpsellWorker(ConsumerRebalanceListener):  # type: ignore[misc]
                 await self._dead_letter(record, problem)
                 return
         elif isinstance(event, ContactReceived):
+            self._received_upto[record.partition] = max(record.timestamp, self._received_upto.get(record.partition, 0))
             file = ContactFile.of(event)
             self._new_files.append(file)
-            for situation in self.moments.open(file):
-                await self._decide(situation, event)
+            for situation, cause in self.moments.open(file):
+                await self._decide(situation, cause)
         else:
-            await self._follow(event)
+            await self._follow(event, record)
         EVENTS_CONSUMED.labels(record.topic, "ok").inc()
 
-    async def _follow(self, event: Event) -> None:
+    async def _follow(self, event: Event, record: ConsumerRecord) -> None:
         contact_id = event.contact_id
         waiting = self.moments.moment_of(event)
         if waiting is not None and contact_id is not None:
             file = self.moments.known(event.tenant, contact_id)
             if file is None:
-                await self._store.keep_contacts(self._new_files)
-                self._new_files = []
-                stored = await self._store.contact(event.tenant, contact_id)
-                if stored is not None:
-                    self.moments.open(stored)
-                    file = self.moments.known(event.tenant, contact_id)
-            if file is None:
-                self.moments.wait(event.tenant, contact_id, waiting)
+                self.moments.wait(event.tenant, contact_id, waiting)  # until read, or found in the store
+                self._look_up.setdefault((event.tenant, contact_id), (record.partition, record.timestamp))
             else:
                 await self._decide(file.at(waiting.moment, waiting.agent_id, resolved=waiting.resolved), event)
         if isinstance(event, ContactEscalated) and contact_id is not None:
@@ -202,6 +205,31 @@ class UpsellWorker(ConsumerRebalanceListener):  # type: ignore[misc]
             self._new_files = []
             await self._store.escalated(event.tenant, contact_id)
         self.moments.follow(event)
+
+    async def _reload_awaited(self) -> None:
+        """A moment whose contact was read before a restart (or left memory) finds it in the store.
+
+        The contact is looked for only once this worker has read the contacts' partition past the
+        moment's time (a contact is published before routing assigns it), or to its end with the
+        moment waiting for LOOK_UP_AFTER seconds: had the contact been read since the last commit,
+        it would be known, so it is stored — and stores answer fast for documents they hold, slowly
+        for ones they do not (FerretDB scans)."""
+        consumer = self._consumer
+        assert consumer is not None
+        for key, (partition, timestamp) in list(self._look_up.items()):
+            if not self.moments.waiting.get(key):
+                del self._look_up[key]
+                continue
+            received = TopicPartition(RECEIVED, partition)
+            read_past = self._received_upto.get(partition, -1) >= timestamp
+            if not read_past and time.time() * 1000 - timestamp < LOOK_UP_AFTER * 1000:
+                continue
+            if not read_past and await consumer.position(received) < (consumer.highwater(received) or 0):
+                continue
+            del self._look_up[key]
+            for file in await self._store.contacts([key]):
+                for situation, cause in self.moments.open(file):
+                    await self._decide(situation, cause)
 
     async def _decide(self, situation: Situation, cause: Event) -> None:
         tenant = situation.tenant

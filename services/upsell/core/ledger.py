@@ -70,6 +70,7 @@ class Book:
     per_day: dict[date, dict[str, int]] = field(default_factory=dict)  # day → offer → suggestions shown
     tallies: dict[str, Tally] = field(default_factory=dict)
     order: deque[tuple[datetime, str]] = field(default_factory=deque)
+    early: dict[str, SuggestionAnswered] = field(default_factory=dict)  # outcomes read before their decision
 
 
 class Ledger:
@@ -157,6 +158,9 @@ class Ledger:
         book.decisions[decision.decision_id] = decision
         book.by_contact.setdefault(decision.contact_id, []).append(decision.decision_id)
         book.order.append((decision.at, decision.decision_id))
+        early = book.early.pop(decision.decision_id, None)
+        if early is not None:
+            self._answered(early)
         self._forget(book, now=event.occurred_at)
 
     def problem_with(self, event: SuggestionAnswered) -> str | None:
@@ -174,6 +178,9 @@ class Ledger:
     def _answered(self, event: SuggestionAnswered) -> str | None:
         problem = self.problem_with(event)
         if problem is not None:
+            if not self.decided(event.tenant, event.data.suggestion_id):
+                # the two topics are read side by side: on a replay an outcome may come before its decision
+                self.book(event.tenant).early.setdefault(event.data.suggestion_id, event)
             return problem
         data = event.data
         book = self.book(event.tenant)
@@ -209,3 +216,5 @@ class Ledger:
                     book.by_contact.pop(gone.contact_id, None)
         for day in [day for day in book.per_day if day < now.date() - timedelta(days=1)]:
             del book.per_day[day]
+        for decision_id in [d for d, early in book.early.items() if now - early.occurred_at > self._keep]:
+            del book.early[decision_id]

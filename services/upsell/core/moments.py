@@ -67,10 +67,11 @@ class ContactFile:
 
 @dataclass(frozen=True)
 class Waiting:
-    """A moment read before its contact: decided once the contact is known."""
+    """A moment, made by `cause`; one read before its contact waits until the contact is known."""
 
     moment: Moment
     agent_id: str
+    cause: Event
     resolved: bool = False
 
 
@@ -89,8 +90,8 @@ class Moments:
     def known(self, tenant: str, contact_id: str) -> ContactFile | None:
         return self.files.get((tenant, contact_id))
 
-    def open(self, file: ContactFile) -> list[Situation]:
-        """A contact is known (received, or reloaded): the moments that waited for it are due."""
+    def open(self, file: ContactFile) -> list[tuple[Situation, Event]]:
+        """A contact is known (received, or reloaded): the moments that waited for it are due, with their causes."""
         key = (file.tenant, file.contact_id)
         if key in self.escalated:
             self.escalated.discard(key)
@@ -99,21 +100,22 @@ class Moments:
         self.files.move_to_end(key)
         while len(self.files) > self.capacity:
             self.files.popitem(last=False)
-        return [file.at(w.moment, w.agent_id, resolved=w.resolved) for w in self.waiting.pop(key, [])]
+        return [(file.at(w.moment, w.agent_id, resolved=w.resolved), w.cause) for w in self.waiting.pop(key, [])]
 
     def moment_of(self, event: Event) -> Waiting | None:
         """The decision moment an event of routing or of an agent makes, if any."""
         if isinstance(event, ContactAssigned):
-            return Waiting(Moment.ASSIGNED, event.data.agent_id)
+            return Waiting(Moment.ASSIGNED, event.data.agent_id, event)
         if isinstance(event, InterestMarked):
-            return Waiting(Moment.INTEREST, event.data.agent_id)
+            return Waiting(Moment.INTEREST, event.data.agent_id, event)
         if isinstance(event, ContactCompleted):
             resolved = event.data.resolution is Resolution.RESOLVED
-            return Waiting(Moment.RESOLVED, event.data.agent_id, resolved=resolved)
+            return Waiting(Moment.RESOLVED, event.data.agent_id, event, resolved=resolved)
         return None
 
     def follow(self, event: Event) -> None:
-        """What other routing facts change about an open contact: escalation, interest, the end."""
+        """What routing's facts change about an open contact: escalation, interest, the end (a moment
+        still waiting for its contact stays: it is decided when the contact comes)."""
         key = (event.tenant, event.contact_id or "")
         file = self.files.get(key)
         if isinstance(event, ContactEscalated):
@@ -125,8 +127,8 @@ class Moments:
             self.files[key] = replace(file, interest_marked=True)
         elif isinstance(event, ContactAbandoned | ContactCompleted):
             self.files.pop(key, None)
-            self.waiting.pop(key, None)
-            self.escalated.discard(key)
+            if key not in self.waiting:
+                self.escalated.discard(key)
 
     def wait(self, tenant: str, contact_id: str, waiting: Waiting) -> None:
         self.waiting.setdefault((tenant, contact_id), []).append(waiting)

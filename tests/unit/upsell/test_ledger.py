@@ -83,6 +83,14 @@ def test_outcomes_that_cannot_count_say_why() -> None:
     assert ledger.book("acme").tallies["tv"].accepted == 0
 
 
+def test_an_outcome_read_before_its_decision_counts_when_the_decision_comes() -> None:
+    ledger = Ledger()
+    assert ledger.apply(answered("d-1", OutcomeKind.ACCEPTED, revenue=30)) == "unknown suggestion 'd-1'"
+    ledger.apply(suggested("d-1"))
+    assert ledger.book("acme").tallies["tv"].accepted == 1
+    assert ledger.book("acme").early == {}
+
+
 def test_history_gives_the_gates_the_frequency_cap_cool_down_and_daily_volume() -> None:
     ledger = Ledger()
     ledger.apply(suggested("d-1", contact="c-1", at=NOW - timedelta(days=2)))
@@ -136,13 +144,26 @@ def test_a_moment_read_before_its_contact_waits_for_it_and_escalation_sticks() -
     moments.wait("acme", "c-1", waiting)
     moments.follow(contact_escalated("c-1"))
     due = moments.open(ContactFile.of(contact_received(contact_id="c-1")))
-    assert [(s.moment, s.agent_id, s.escalated) for s in due] == [(Moment.ASSIGNED, "ann", True)]
+    assert [(s.moment, s.agent_id, s.escalated, cause) for s, cause in due] == [
+        (Moment.ASSIGNED, "ann", True, assigned)
+    ]
     completed = contact_completed("c-1", "ann")
     resolved = moments.moment_of(completed)
     assert resolved is not None
     assert resolved.resolved
     moments.follow(completed)
     assert moments.known("acme", "c-1") is None
+
+
+def test_a_completion_read_before_its_contact_is_still_decided_when_the_contact_comes() -> None:
+    moments = Moments()
+    completed = contact_completed("c-1", "ann")
+    waiting = moments.moment_of(completed)
+    assert waiting is not None
+    moments.wait("acme", "c-1", waiting)
+    moments.follow(completed)
+    due = moments.open(ContactFile.of(contact_received(contact_id="c-1")))
+    assert [(s.moment, s.resolved) for s, _ in due] == [(Moment.RESOLVED, True)]
 
 
 def test_the_oldest_contacts_leave_memory_first() -> None:
