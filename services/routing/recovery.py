@@ -21,7 +21,7 @@ from frontline.plumbing.logging import get_logger
 from frontline.plumbing.settings import Settings
 from services.routing.core.snapshot import PoolSnapshot, restore
 from services.routing.core.state import PoolState
-from services.routing.facts import as_fact
+from services.routing.facts import SOURCE, as_fact
 
 log = get_logger(__name__)
 FACTS = Topic.ROUTING_EVENTS.value
@@ -84,6 +84,10 @@ def apply_fact(
         event = parse_event(value or b"")
     except ContractViolation as violation:
         log.error("unreadable routing fact skipped", offset=offset, reason=violation.reason)
+        return None
+    if event.source != SOURCE:
+        # routing's facts are its memory: one it did not write (a test double, a stray producer) is no fact
+        log.error("routing fact from another source skipped", offset=offset, source=event.source, type=event.type)
         return None
     snapshot = snapshots.get(event.tenant)
     if snapshot is not None and offset <= snapshot.facts_offset:
