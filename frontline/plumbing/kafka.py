@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.structs import RecordMetadata
 from pymongo.errors import ConnectionFailure, ExecutionTimeout
@@ -302,3 +303,21 @@ class EventConsumer:
             await self._consumer.commit({partition: records[-1].offset + 1})
             handled += len(records)
         return handled
+
+
+def keyed_group_consumer(settings: Settings, *, group: str, client_id: str) -> AIOKafkaConsumer:
+    """A consumer in `group` for topics keyed alike (by tenant): the range assignor gives one member
+    the same partition number of each, so one worker sees everything of a key. Reads committed
+    records only, commits by hand."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=group,
+        client_id=client_id,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        auto_offset_reset=settings.kafka_offset_reset,
+        partition_assignment_strategy=(RangePartitionAssignor,),
+        session_timeout_ms=15_000,
+        heartbeat_interval_ms=3_000,
+        request_timeout_ms=REQUEST_TIMEOUT_MS + 5_000,
+    )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -162,3 +165,22 @@ def serve(api: FastAPI, settings: Settings, *, default_port: int) -> None:
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
     uvicorn.Server(config).run()
+
+
+def stop_process_if_crashed(task: asyncio.Task[None]) -> None:
+    """A background worker that died must not leave a process that looks alive: stop it, so it is
+    restarted (use as the task's done callback)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.critical(
+            "background task crashed; stopping the process", task=task.get_name(), error=repr(task.exception())
+        )
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+async def stop_each(parts: Sequence[tuple[str, Callable[[], Awaitable[None]]]], *, seconds: float) -> None:
+    """Stops the parts in order, each within `seconds`: a stuck stop must not keep the process alive."""
+    for name, stop in parts:
+        try:
+            await asyncio.wait_for(stop(), seconds)
+        except TimeoutError:
+            log.error("part did not stop in time; going on", part=name, seconds=seconds)

@@ -21,12 +21,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError, ProducerFenced
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 
 from frontline.contracts import ContractViolation, Event, Topic, parse_event
-from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, SNAPSHOT_MAX_BYTES, dead_letter_of
+from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, SNAPSHOT_MAX_BYTES, dead_letter_of, keyed_group_consumer
 from frontline.plumbing.logging import get_logger
 from frontline.plumbing.metrics import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_PUBLISHED
 from frontline.plumbing.settings import Settings
@@ -81,18 +80,7 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap_servers,
-            group_id=self.group,
-            client_id="frontline-routing",
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            auto_offset_reset=self._settings.kafka_offset_reset,
-            partition_assignment_strategy=(RangePartitionAssignor,),
-            session_timeout_ms=15_000,
-            heartbeat_interval_ms=3_000,
-            request_timeout_ms=REQUEST_TIMEOUT_MS + 5_000,
-        )
+        self._consumer = keyed_group_consumer(self._settings, group=self.group, client_id="frontline-routing")
         self._consumer.subscribe(list(INPUTS), listener=self)
         await self._consumer.start()
         self.task = asyncio.create_task(self._run(), name="routing-worker")

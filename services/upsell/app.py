@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
 from frontline.contracts import Event
 from frontline.plumbing.kafka import EventProducer
-from frontline.plumbing.logging import get_logger
-from frontline.plumbing.service import Runtime, create_service
+from frontline.plumbing.service import Runtime, create_service, stop_each, stop_process_if_crashed
 from frontline.plumbing.settings import Settings
 from services.upsell.api import router
 from services.upsell.catalogs import Catalogs
@@ -23,7 +19,6 @@ from services.upsell.store import UpsellStore
 from services.upsell.worker import UpsellWorker
 
 DEFAULT_PORT = 8003
-log = get_logger(__name__)
 
 
 class Components:
@@ -58,26 +53,17 @@ class Components:
         runtime.extra_checks.update({"upsell_ledger": self.reader.ready, "upsell_worker": self.worker.ready})
         for task in (self.reader.task, self.worker.task):
             if task is not None:
-                task.add_done_callback(_exit_if_crashed)
+                task.add_done_callback(stop_process_if_crashed)
 
     async def publish(self, event: Event) -> None:
         assert self._producer is not None, "the service has not started"
         await self._producer.publish(event)
 
     async def teardown(self, runtime: Runtime) -> None:
-        budget = runtime.settings.shutdown_grace_seconds / 2
-        for name, stop in (("worker", self.worker.stop), ("ledger", self.reader.stop)):
-            try:
-                await asyncio.wait_for(stop(), budget)
-            except TimeoutError:
-                log.error("upsell part did not stop in time; exiting anyway", part=name, seconds=budget)
-
-
-def _exit_if_crashed(task: asyncio.Task[None]) -> None:
-    """A worker that died must not leave a process that looks alive: stop it, so it is restarted."""
-    if not task.cancelled() and task.exception() is not None:
-        log.critical("upsell task crashed; stopping the process", task=task.get_name(), error=repr(task.exception()))
-        os.kill(os.getpid(), signal.SIGTERM)
+        await stop_each(
+            (("worker", self.worker.stop), ("ledger", self.reader.stop)),
+            seconds=runtime.settings.shutdown_grace_seconds / 2,
+        )
 
 
 def create(settings: Settings) -> FastAPI:

@@ -22,7 +22,6 @@ from uuid import UUID, uuid5
 
 import numpy as np
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 
 from frontline.contracts import ContractViolation, Event, Topic, parse_event
@@ -36,7 +35,7 @@ from frontline.contracts.upsell import (
     SuggestionAnswered,
     SuggestionData,
 )
-from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, EventProducer
+from frontline.plumbing.kafka import EventProducer, keyed_group_consumer
 from frontline.plumbing.logging import get_logger
 from frontline.plumbing.metrics import EVENTS_CONSUMED
 from frontline.plumbing.settings import Settings
@@ -102,18 +101,7 @@ class UpsellWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         self._sends: list[asyncio.Future[RecordMetadata]] = []
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap_servers,
-            group_id=self.group,
-            client_id="frontline-upsell",
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            auto_offset_reset=self._settings.kafka_offset_reset,
-            partition_assignment_strategy=(RangePartitionAssignor,),
-            session_timeout_ms=15_000,
-            heartbeat_interval_ms=3_000,
-            request_timeout_ms=REQUEST_TIMEOUT_MS + 5_000,
-        )
+        self._consumer = keyed_group_consumer(self._settings, group=self.group, client_id="frontline-upsell")
         self._consumer.subscribe(list(INPUTS), listener=self)
         await self._consumer.start()
         self.task = asyncio.create_task(self._run(), name="upsell-worker")
