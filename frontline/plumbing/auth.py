@@ -122,3 +122,10 @@ def requires(*roles: Role) -> Any:
         return principal
 
     return Depends(check)
+
+
+# the role sets the services' routes ask for
+Anyone = requires(*Role)
+Desk = requires(Role.AGENT, Role.SUPERVISOR, Role.SYSTEM)  # whoever works contacts
+Managers = requires(Role.SUPERVISOR, Role.ADMIN, Role.SYSTEM)
+Admins = requires(Role.ADMIN, Role.SYSTEM)

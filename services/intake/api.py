@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from frontline.contracts.contacts import ContactReceivedData, ContactSubmittedData, CustomerIdentifiers
 from frontline.contracts.registry import describe_validation_error
-from frontline.plumbing.auth import CurrentPrincipal, Principal, Role, requires
+from frontline.plumbing.auth import CurrentPrincipal, Managers, Principal, Role, requires
 from services.intake.domain.customers import CustomerProfile, ProfileUpdate
 from services.intake.domain.identity import InvalidIdentifier, normalise
 from services.intake.domain.taxonomy import Taxonomy
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 MAX_BATCH = 500
 Source = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-Managers = requires(Role.SUPERVISOR, Role.ADMIN, Role.SYSTEM)
 
 
 class ContactIn(ContactSubmittedData):

@@ -20,7 +20,7 @@ from frontline.contracts.contacts import ShortText
 from frontline.contracts.envelope import Event, EventData, Identifier
 from frontline.contracts.policies import CustomerLeaving, CustomerLeft, QueuePolicy, QueuePolicySaved, QueueSettings
 from frontline.contracts.routing import Decision
-from frontline.plumbing.auth import Principal, Role, requires
+from frontline.plumbing.auth import Admins, Anyone, Desk, Managers, Principal
 from services.routing.core.contacts import Stage
 from services.routing.core.state import PoolState
 from services.routing.core.stats import QueueStats, estimated_wait, position_of, queue_stats
@@ -29,10 +29,6 @@ from services.routing.view import RoutingView
 Publish = Callable[[Event], Any]
 QueuePath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 IdPath = Annotated[str, Path(min_length=1, max_length=128)]
-Anyone = requires(*Role)
-Managers = requires(Role.SUPERVISOR, Role.ADMIN, Role.SYSTEM)
-Admins = requires(Role.ADMIN, Role.SYSTEM)
-Desk = requires(Role.AGENT, Role.SUPERVISOR, Role.SYSTEM)
 
 
 class Accepted(BaseModel):

@@ -26,7 +26,7 @@ from frontline.contracts.upsell import (
     OutcomeKind,
     SuggestionAnswered,
 )
-from frontline.plumbing.auth import Principal, Role, requires
+from frontline.plumbing.auth import Anyone, Desk, Managers, Principal
 from services.upsell.catalogs import Catalogs
 from services.upsell.core.ledger import Ledger, Tally
 from services.upsell.core.performance import OfferPerformance, performance_of
@@ -34,9 +34,6 @@ from services.upsell.store import UpsellStore, VersionConflict
 
 OfferPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 IdPath = Annotated[str, Path(min_length=1, max_length=128)]
-Anyone = requires(*Role)
-Managers = requires(Role.SUPERVISOR, Role.ADMIN, Role.SYSTEM)
-Desk = requires(Role.AGENT, Role.SUPERVISOR, Role.SYSTEM)
 
 
 class Accepted(BaseModel):
