@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from frontline.contracts.agents import Resolution
 from frontline.contracts.contacts import Channel, ContactReceived, CustomerSnapshot
@@ -84,7 +85,8 @@ class Moments:
 
     capacity: int = 200_000
     files: OrderedDict[Key, ContactFile] = field(default_factory=OrderedDict)
-    waiting: dict[Key, list[Waiting]] = field(default_factory=dict)
+    waiting: OrderedDict[Key, list[Waiting]] = field(default_factory=OrderedDict)  # oldest first
+    max_wait: timedelta = timedelta(hours=24)  # a moment whose contact never comes is given up after this
     escalated: set[Key] = field(default_factory=set)  # escalations read before their contact
 
     def known(self, tenant: str, contact_id: str) -> ContactFile | None:
@@ -132,3 +134,10 @@ class Moments:
 
     def wait(self, tenant: str, contact_id: str, waiting: Waiting) -> None:
         self.waiting.setdefault((tenant, contact_id), []).append(waiting)
+        cutoff = waiting.cause.occurred_at - self.max_wait
+        while self.waiting:
+            key, oldest = next(iter(self.waiting.items()))
+            if oldest[0].cause.occurred_at >= cutoff:
+                break
+            del self.waiting[key]
+            self.escalated.discard(key)

@@ -166,6 +166,19 @@ def test_a_completion_read_before_its_contact_is_still_decided_when_the_contact_
     assert [(s.moment, s.resolved) for s, _ in due] == [(Moment.RESOLVED, True)]
 
 
+def test_a_moment_whose_contact_never_comes_is_given_up_after_a_day() -> None:
+    moments = Moments(max_wait=timedelta(hours=24))
+    early = contact_assigned("c-lost", "ann")
+    waiting = moments.moment_of(early)
+    assert waiting is not None
+    moments.wait("acme", "c-lost", waiting)
+    later = contact_assigned("c-2", "ann").model_copy(update={"occurred_at": early.occurred_at + timedelta(days=2)})
+    waiting_later = moments.moment_of(later)
+    assert waiting_later is not None
+    moments.wait("acme", "c-2", waiting_later)
+    assert list(moments.waiting) == [("acme", "c-2")]
+
+
 def test_the_oldest_contacts_leave_memory_first() -> None:
     moments = Moments(capacity=2)
     for n in range(3):
