@@ -71,6 +71,7 @@ class Book:
     tallies: dict[str, Tally] = field(default_factory=dict)
     order: deque[tuple[datetime, str]] = field(default_factory=deque)
     early: dict[str, SuggestionAnswered] = field(default_factory=dict)  # outcomes read before their decision
+    swept_on: date | None = None
 
 
 class Ledger:
@@ -214,6 +215,9 @@ class Ledger:
                     book.by_contact[gone.contact_id] = remaining
                 else:
                     book.by_contact.pop(gone.contact_id, None)
+        if book.swept_on == now.date():
+            return  # the daily counts and early outcomes are swept once a day, not on every decision
+        book.swept_on = now.date()
         for day in [day for day in book.per_day if day < now.date() - timedelta(days=1)]:
             del book.per_day[day]
         for decision_id in [d for d, early in book.early.items() if now - early.occurred_at > self._keep]:
