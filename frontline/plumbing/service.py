@@ -57,6 +57,13 @@ class Runtime:
             **self.extra_checks,
         }
 
+    def supervise(self, checks: dict[str, Check], *tasks: asyncio.Task[None] | None) -> None:
+        """Background workers of the service: their readiness joins /readyz, and one that dies stops the process."""
+        self.extra_checks.update(checks)
+        for task in tasks:
+            if task is not None:
+                task.add_done_callback(stop_process_if_crashed)
+
     async def mongo_ready(self) -> None:
         await ping(self.mongo)
 

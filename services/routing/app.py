@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from frontline.contracts import Event
 from frontline.plumbing.kafka import EventProducer
-from frontline.plumbing.service import Runtime, create_service, stop_each, stop_process_if_crashed
+from frontline.plumbing.service import Runtime, create_service, stop_each
 from frontline.plumbing.settings import Settings
 from services.routing.api import router
 from services.routing.settings import RoutingSettings, get_routing_settings
@@ -28,10 +28,9 @@ class Components:
         self._producer = runtime.producer
         await self.view.start()
         await self.worker.start()
-        runtime.extra_checks.update({"routing_worker": self.worker.ready, "routing_view": self.view.ready})
-        for task in (self.worker.task, self.view.task):
-            if task is not None:
-                task.add_done_callback(stop_process_if_crashed)
+        runtime.supervise(
+            {"routing_worker": self.worker.ready, "routing_view": self.view.ready}, self.worker.task, self.view.task
+        )
 
     async def publish(self, event: Event) -> None:
         assert self._producer is not None, "the service has not started"

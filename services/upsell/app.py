@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from frontline.contracts import Event
 from frontline.plumbing.kafka import EventProducer
-from frontline.plumbing.service import Runtime, create_service, stop_each, stop_process_if_crashed
+from frontline.plumbing.service import Runtime, create_service, stop_each
 from frontline.plumbing.settings import Settings
 from services.upsell.api import router
 from services.upsell.catalogs import Catalogs
@@ -50,10 +50,9 @@ class Components:
         )
         await self.reader.start()
         await self.worker.start()
-        runtime.extra_checks.update({"upsell_ledger": self.reader.ready, "upsell_worker": self.worker.ready})
-        for task in (self.reader.task, self.worker.task):
-            if task is not None:
-                task.add_done_callback(stop_process_if_crashed)
+        runtime.supervise(
+            {"upsell_ledger": self.reader.ready, "upsell_worker": self.worker.ready}, self.reader.task, self.worker.task
+        )
 
     async def publish(self, event: Event) -> None:
         assert self._producer is not None, "the service has not started"
