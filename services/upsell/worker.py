@@ -23,6 +23,7 @@ from uuid import UUID, uuid5
 import numpy as np
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord, RecordMetadata
+from pymongo.errors import PyMongoError
 
 from frontline.contracts import ContractViolation, Event, Topic, parse_event
 from frontline.contracts.contacts import ContactReceived
@@ -162,7 +163,7 @@ class UpsellWorker(ConsumerRebalanceListener):  # type: ignore[misc]
             return
         if isinstance(event, SuggestionAnswered):
             problem = self._ledger.problem_with(event)
-            if problem is not None and problem.startswith("unknown"):
+            if problem is not None and not self._ledger.decided(event.tenant, event.data.suggestion_id):
                 await self._reader.read_up_to_now()  # the suggestion may be just written, not yet read
                 problem = self._ledger.problem_with(event)
             if problem is not None:
@@ -215,7 +216,14 @@ class UpsellWorker(ConsumerRebalanceListener):  # type: ignore[misc]
             if not read_past and await consumer.position(received) < (consumer.highwater(received) or 0):
                 continue
             del self._look_up[key]
-            for file in await self._store.contacts([key]):
+            try:
+                files = await self._store.contacts([key])
+            except PyMongoError as error:  # a scan for a contact the store lacks can outlast the timeout
+                log.warning(
+                    "contact lookup failed; the moment waits for its contact", contact=key[1], error=repr(error)
+                )
+                continue
+            for file in files:
                 for situation, cause in self.moments.open(file):
                     await self._decide(situation, cause)
 
