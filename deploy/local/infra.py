@@ -295,7 +295,7 @@ def kafka_answers_metadata(port: int) -> bool:
 # -- FerretDB ----------------------------------------------------------------
 
 FERRETDB_HOME = LOCAL / "ferretdb"
-FERRETDB_SOURCES = ("main.go", "go.mod", "go.sum")
+FERRETDB_SOURCES = ("main.go", "idindex.go", "go.mod", "go.sum")
 # WAL with synchronous=NORMAL survives a crash of any process, not a power cut: right for a dev server.
 FERRETDB_SQLITE_PARAMS = "_pragma=synchronous(normal)"
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -41,6 +42,8 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	go indexIDs(ctx, *dataDir, time.Second, logger)
 
 	if err := f.Run(ctx); err != nil {
 		logger.Error("FerretDB stopped", "error", err)
