@@ -9,7 +9,7 @@ from typing import Annotated, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from frontline.contracts import agents, policies, routing, upsell
+from frontline.contracts import agents, policies, records, routing, upsell
 from frontline.contracts.contacts import ContactReceived, ContactSubmitted
 from frontline.contracts.envelope import Event
 from frontline.contracts.topics import Topic
@@ -94,6 +94,8 @@ REGISTRY: dict[str, EventSpec] = {
         EventSpec(upsell.NoOfferSuggested, Topic.UPSELL_SUGGESTIONS, _by_tenant, "tenant"),
         EventSpec(upsell.InterestMarked, Topic.UPSELL_OUTCOMES, _by_tenant, "tenant"),
         EventSpec(upsell.SuggestionAnswered, Topic.UPSELL_OUTCOMES, _by_tenant, "tenant"),
+        EventSpec(records.CustomerErasureRequested, Topic.RECORDS_EVENTS, _by_tenant, "tenant"),
+        EventSpec(records.RecordsPurged, Topic.RECORDS_EVENTS, _by_tenant, "tenant"),
     )
 }
 

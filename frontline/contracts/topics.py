@@ -13,6 +13,7 @@ class Topic(StrEnum):
     ROUTING_SNAPSHOTS = "frontline.routing.snapshots"
     UPSELL_SUGGESTIONS = "frontline.upsell.suggestions"
     UPSELL_OUTCOMES = "frontline.upsell.outcomes"
+    RECORDS_EVENTS = "frontline.records.events"
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,12 @@ TOPICS: dict[Topic, TopicSpec] = {
             "What customers said: interest marked by the agent, answers to suggestions, control-group purchases.",
             "the tenant",
             retention_days=90,
+        ),
+        TopicSpec(
+            Topic.RECORDS_EVENTS,
+            "Records' own requests, recorded in the audit log with everything else: customer erasures and purges.",
+            "the tenant",
+            retention_days=30,
         ),
     )
 }

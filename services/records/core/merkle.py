@@ -14,7 +14,7 @@ a log of n leaves costs O(log n) hashes beyond those.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
@@ -32,31 +32,17 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-class MerkleLog:
-    """Leaf hashes in order, with the hashes of their complete subtrees: `levels[h][i]` is the
-    hash of leaves [i·2^h, (i+1)·2^h)."""
+Node = tuple[int, int]  # (level, index): the complete subtree of leaves [index·2^level, (index+1)·2^level)
+NodeSource = Callable[[int, int], bytes]
 
-    def __init__(self, leaves: Sequence[bytes] = ()) -> None:
-        self.levels: list[list[bytes]] = [[]]
-        for leaf in leaves:
-            self.append(leaf)
 
-    @property
-    def size(self) -> int:
-        return len(self.levels[0])
+class Tree:
+    """RFC 9162 tree heads and proofs over the first `size` leaves of a log whose complete subtrees'
+    hashes come from `node(level, index)` — from memory, or from a store (see `nodes_needed`)."""
 
-    def append(self, leaf: bytes) -> int:
-        """Adds a leaf hash; returns its index."""
-        index = self.size
-        self.levels[0].append(leaf)
-        level, position = 0, index
-        while position % 2 == 1:
-            combined = node_hash(self.levels[level][position - 1], self.levels[level][position])
-            level, position = level + 1, position // 2
-            if len(self.levels) == level:
-                self.levels.append([])
-            self.levels[level].append(combined)
-        return index
+    def __init__(self, size: int, node: NodeSource) -> None:
+        self.size = size
+        self._node = node
 
     def root(self, size: int | None = None) -> bytes:
         """The tree head of the first `size` leaves (all by default)."""
@@ -68,7 +54,7 @@ class MerkleLog:
     def _hash(self, start: int, end: int) -> bytes:
         count = end - start
         if count & (count - 1) == 0 and start % count == 0:
-            return self.levels[count.bit_length() - 1][start // count]
+            return self._node(count.bit_length() - 1, start // count)
         k = _split(count)
         return node_hash(self._hash(start, start + k), self._hash(start + k, end))
 
@@ -104,6 +90,73 @@ class MerkleLog:
         if m <= k:
             return [*self._subproof(m, start, start + k, complete=complete), self._hash(start + k, end)]
         return [*self._subproof(m - k, start + k, end, complete=False), self._hash(start, start + k)]
+
+
+def nodes_needed(size: int, ask: Callable[[Tree], object]) -> set[Node]:
+    """The complete subtrees `ask` reads from a tree of `size` leaves: fetch them, then ask again.
+    (Which nodes a head or proof needs depends on positions only, never on hash values.)"""
+    wanted: set[Node] = set()
+
+    def note(level: int, index: int) -> bytes:
+        wanted.add((level, index))
+        return EMPTY_ROOT
+
+    ask(Tree(size, note))
+    return wanted
+
+
+class MerkleLog(Tree):
+    """A log held in memory: leaf hashes in order, with the hashes of their complete subtrees
+    (`levels[h][i]`)."""
+
+    def __init__(self, leaves: Sequence[bytes] = ()) -> None:
+        self.levels: list[list[bytes]] = [[]]
+        super().__init__(0, lambda level, index: self.levels[level][index])
+        for leaf in leaves:
+            self.append(leaf)
+
+    def append(self, leaf: bytes) -> int:
+        """Adds a leaf hash; returns its index."""
+        index = self.size
+        self.levels[0].append(leaf)
+        self.size += 1
+        level, position = 0, index
+        while position % 2 == 1:
+            combined = node_hash(self.levels[level][position - 1], self.levels[level][position])
+            level, position = level + 1, position // 2
+            if len(self.levels) == level:
+                self.levels.append([])
+            self.levels[level].append(combined)
+        return index
+
+
+class Frontier:
+    """The right edge of a log — the hashes of its largest complete subtrees, O(log n) of them — which
+    is all an appender needs: each append returns the complete subtrees it finished, to be stored."""
+
+    def __init__(self, size: int = 0, edge: Sequence[tuple[int, int, bytes]] = ()) -> None:
+        self.size = size
+        self.edge: list[tuple[int, int, bytes]] = list(edge)  # (level, index, hash), largest first
+
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Adds a leaf hash; returns the new complete subtrees (the leaf itself first)."""
+        made = [(0, self.size, leaf)]
+        self.edge.append(made[0])
+        self.size += 1
+        while len(self.edge) > 1 and self.edge[-1][0] == self.edge[-2][0]:
+            right, left = self.edge.pop(), self.edge.pop()
+            merged = (left[0] + 1, left[1] // 2, node_hash(left[2], right[2]))
+            self.edge.append(merged)
+            made.append(merged)
+        return made
+
+    def root(self) -> bytes:
+        if not self.edge:
+            return EMPTY_ROOT
+        root = self.edge[-1][2]
+        for _, _, left in reversed(self.edge[:-1]):
+            root = node_hash(left, root)
+        return root
 
 
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> bool:

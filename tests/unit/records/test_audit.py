@@ -1,117 +1,144 @@
-"""A history checked against its tenant's Merkle log: intact when untouched; every kind of tampering
-with the record store — an edited field, a removed record, a forged record, a reorder, an altered
-leaf — found and located; an erased payload still verifies."""
+"""Histories and whole logs checked against the tenant's Merkle log: intact when untouched; every kind
+of tampering with the record store — an edited field or payload, a removed record, a forged record, a
+reorder, an altered leaf store — found and located; withheld (erased or purged) payloads still verify."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from services.records.core.audit import Entry, Stored, TreeHead, payload_digest, verify_history
-from services.records.core.merkle import MerkleLog
+from services.records.core.audit import Entry, Stored, TreeHead, audit_log, payload_digest, verify_history
+from services.records.core.merkle import MerkleLog, leaf_hash
 
 
-def build(contacts: dict[str, int]) -> tuple[list[Stored], MerkleLog, dict[str, list[int]]]:
-    """Records of several contacts interleaved in one tenant's log, as the ingest would append them."""
-    log, records, listed = MerkleLog(), [], {}
+def build(subjects: dict[str, int]) -> tuple[list[Stored], MerkleLog]:
+    """Records of several contacts interleaved in one tenant's log, as the ingest appends them."""
+    log, records = MerkleLog(), []
     last: dict[str, Entry] = {}
-    rounds = max(contacts.values())
-    for n in range(rounds):
-        for contact, count in contacts.items():
+    for n in range(max(subjects.values())):
+        for subject, count in subjects.items():
             if n >= count:
                 continue
-            event = {"id": f"{contact}-e{n}", "type": "contact.queued", "data": {"customer": "Ann", "n": n}}
+            event = {"id": f"{subject}-e{n}", "type": "contact.queued", "data": {"customer": "Ann", "n": n}}
             entry = Entry(
                 tenant="acme",
                 index=log.size,
                 event_id=event["id"],
                 type=event["type"],
-                contact_id=contact,
+                subject=subject,
                 occurred_at=f"2026-11-23T10:{n:02d}:00Z",
                 payload_sha256=payload_digest(event),
-                contact_seq=n,
-                previous=last[contact].leaf().hex() if contact in last else None,
+                seq=n,
+                previous=last[subject].leaf().hex() if subject in last else None,
             )
             log.append(entry.leaf())
-            last[contact] = entry
+            last[subject] = entry
             records.append(Stored(entry, event))
-            listed.setdefault(contact, []).append(entry.index)
-    return records, log, listed
+    return records, log
 
 
-def of(records: list[Stored], contact: str) -> list[Stored]:
-    return [r for r in records if r.entry.contact_id == contact]
-
-
-RECORDS, LOG, LISTED = build({"c-1": 4, "c-2": 3, "c-3": 2})
+RECORDS, LOG = build({"c-1": 4, "c-2": 3, "c-3": 2})
 HEAD = TreeHead(LOG.size, LOG.root())
 
 
-def test_an_untouched_history_is_intact() -> None:
-    for contact in ("c-1", "c-2", "c-3"):
-        assert verify_history(of(RECORDS, contact), LOG, LISTED[contact], HEAD) == []
+def of(records: list[Stored], subject: str = "c-1") -> list[Stored]:
+    return [r for r in records if r.entry.subject == subject]
+
+
+def check(records: list[Stored], *, log: MerkleLog = LOG, count: int = 4, subject: str = "c-1") -> list[tuple]:
+    originals = of(RECORDS, subject)
+    findings = verify_history(
+        of(records, subject),
+        head=HEAD,
+        tree=log,
+        leaves={i: log.levels[0][i] for i in range(log.size)},
+        count=count,
+        last_leaf=originals[-1].entry.leaf().hex(),
+    )
+    return [(f.problem, f.seq) for f in findings]
+
+
+def audit(records: list[Stored], leaves: list[bytes | None] | None = None) -> list[tuple]:
+    findings = audit_log(records, list(LOG.levels[0]) if leaves is None else leaves, HEAD)
+    return [(f.problem, f.index) for f in findings]
+
+
+def test_an_untouched_history_and_log_are_intact() -> None:
+    assert check(RECORDS) == []
+    assert audit(RECORDS) == []
 
 
 def test_an_edited_field_is_found_at_its_record() -> None:
-    history = of(RECORDS, "c-1")
-    history[2] = Stored(replace(history[2].entry, occurred_at="2026-11-23T09:00:00Z"), history[2].event)
-    findings = verify_history(history, LOG, LISTED["c-1"], HEAD)
-    assert [(f.problem, f.event_id) for f in findings if f.problem == "edited"] == [("edited", "c-1-e2")]
+    edited = [replace(r, entry=replace(r.entry, type="contact.abandoned")) if r.entry.index == 3 else r for r in RECORDS]
+    assert check(edited) == [("edited", 1), ("removed", 2)]  # the next record's back link no longer matches
+    assert ("edited", 3) in audit(edited)
 
 
 def test_an_edited_payload_is_found_by_its_hash() -> None:
-    history = of(RECORDS, "c-2")
-    event = dict(history[1].event or {}) | {"data": {"customer": "Mallory", "n": 1}}
-    history[1] = Stored(history[1].entry, event)
-    findings = verify_history(history, LOG, LISTED["c-2"], HEAD)
-    assert [(f.problem, f.event_id, f.detail) for f in findings] == [
-        ("edited", "c-2-e1", "its event differs from the committed hash")
+    edited = [
+        replace(r, event={**r.event, "data": {"customer": "Bob"}}) if r.entry.index == 0 and r.event else r
+        for r in RECORDS
     ]
+    assert check(edited) == [("edited", 0)]
+    assert audit(edited) == [("edited", 0)]
 
 
-def test_a_removed_record_is_found_by_its_leaf_and_by_the_broken_back_link() -> None:
-    history = of(RECORDS, "c-1")
-    removed = history.pop(1)
-    findings = verify_history(history, LOG, LISTED["c-1"], HEAD)
-    assert ("removed", removed.entry.index, None) in [(f.problem, f.index, f.event_id) for f in findings]
-    assert ("removed", "c-1-e2") in [(f.problem, f.event_id) for f in findings], "the next record's link breaks"
-    # removed together with its listing: the back link still gives it away
-    unlisted = [i for i in LISTED["c-1"] if i != removed.entry.index]
-    assert [f.event_id for f in verify_history(history, LOG, unlisted, HEAD)] == ["c-1-e2"]
+def test_a_removed_record_is_found_by_its_place_and_by_the_broken_back_link() -> None:
+    removed = [r for r in RECORDS if r.entry.index != 3]  # c-1's second record
+    assert check(removed) == [("removed", 1), ("removed", 2)]
+    assert ("removed", 3) in audit(removed)
+
+
+def test_a_removed_last_record_is_found_against_the_history_head() -> None:
+    removed = [r for r in RECORDS if r.entry.index != 8]  # c-1's last record
+    assert check(removed) == [("removed", 3)]
+    assert audit(removed) == [("removed", 8)]
 
 
 def test_a_forged_record_is_found_as_inserted() -> None:
-    history = of(RECORDS, "c-3")
-    forged_event = {"id": "forged", "type": "contact.completed", "data": {}}
-    forged = Entry(
-        "acme",
-        LOG.size,
-        "forged",
-        "contact.completed",
-        "c-3",
-        "2026-11-23T11:00:00Z",
-        payload_digest(forged_event),
-        2,
-        history[-1].entry.leaf().hex(),
+    last = of(RECORDS)[-1].entry
+    event = {"id": "forged", "type": "contact.completed", "data": {}}
+    forged_entry = replace(
+        last, index=HEAD.size, event_id="forged", seq=4, previous=last.leaf().hex(), payload_sha256=payload_digest(event)
     )
-    findings = verify_history([*history, Stored(forged, forged_event)], LOG, LISTED["c-3"], HEAD)
-    assert [(f.problem, f.event_id) for f in findings] == [("inserted", "forged")]
+    forged = [*RECORDS, Stored(forged_entry, event)]
+    assert check(forged) == [("inserted", 4)]
+    assert audit(forged) == [("inserted", HEAD.size)]
+    squatter = Stored(replace(forged_entry, index=3, seq=1), event)  # claims an existing leaf's place
+    assert ("inserted", 3) in audit([*RECORDS, squatter])
 
 
 def test_a_reorder_is_found_at_both_records() -> None:
-    history = of(RECORDS, "c-2")
-    first, second = history[0].entry, history[1].entry
-    history[0] = Stored(replace(first, contact_seq=1), history[0].event)
-    history[1] = Stored(replace(second, contact_seq=0), history[1].event)
-    edited = {f.event_id for f in verify_history(history, LOG, LISTED["c-2"], HEAD) if f.problem == "edited"}
-    assert edited == {"c-2-e0", "c-2-e1"}
+    first, second = of(RECORDS)[1], of(RECORDS)[2]
+    swapped = {
+        first.entry.index: replace(first, entry=replace(first.entry, seq=2)),
+        second.entry.index: replace(second, entry=replace(second.entry, seq=1)),
+    }
+    reordered = [swapped.get(r.entry.index, r) for r in RECORDS]
+    problems = check(reordered)
+    assert ("edited", 1) in problems and ("edited", 2) in problems
+    assert {("edited", first.entry.index), ("edited", second.entry.index)} <= set(audit(reordered))
 
 
-def test_an_altered_leaf_store_no_longer_gives_the_signed_head() -> None:
-    altered = MerkleLog([*LOG.levels[0][:3], b"\x00" * 32, *LOG.levels[0][4:]])
-    findings = verify_history(of(RECORDS, "c-1"), altered, LISTED["c-1"], HEAD)
-    assert [f.problem for f in findings] == ["log_altered"]
+def test_a_record_edited_with_its_leaf_is_caught_by_the_signed_head() -> None:
+    target = of(RECORDS)[1]
+    edited_entry = replace(target.entry, type="contact.abandoned")
+    records = [replace(r, entry=edited_entry) if r is target else r for r in RECORDS]
+    altered_leaves = list(LOG.levels[0])
+    altered_leaves[target.entry.index] = edited_entry.leaf()
+    altered = MerkleLog(altered_leaves)
+    assert ("log_altered", 1) in check(records, log=altered)
+    assert ("log_altered", None) in audit(records, altered_leaves)
 
 
-def test_an_erased_payload_still_verifies() -> None:
-    history = [Stored(r.entry, None) for r in of(RECORDS, "c-1")]
-    assert verify_history(history, LOG, LISTED["c-1"], HEAD) == []
+def test_withheld_payloads_still_verify() -> None:
+    withheld = [replace(r, event=None) if r.entry.subject == "c-1" else r for r in RECORDS]
+    assert check(withheld) == []
+    assert audit(withheld) == []
+
+
+def test_a_lost_leaf_is_a_log_alteration() -> None:
+    leaves: list[bytes | None] = list(LOG.levels[0])
+    leaves[4] = None
+    assert ("log_altered", None) in audit(RECORDS, leaves)
+    leaves[4] = leaf_hash(b"other")
+    assert ("edited", 4) in audit(RECORDS, leaves)

@@ -10,8 +10,11 @@ from hypothesis import strategies as st
 
 from services.records.core.merkle import (
     EMPTY_ROOT,
+    Frontier,
     MerkleLog,
+    Tree,
     leaf_hash,
+    nodes_needed,
     node_hash,
     verify_consistency,
     verify_inclusion,
@@ -86,3 +89,35 @@ def test_the_worked_example_of_rfc_9162_section_2_1_5() -> None:
     assert log.consistency_proof(3) == [c, d, g, l]
     assert log.consistency_proof(4) == [l]
     assert log.consistency_proof(6) == [i, j, k]
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(0, 300))
+def test_the_frontier_an_appender_keeps_gives_the_same_heads_and_nodes_as_the_whole_log(n: int) -> None:
+    log, leaves = log_of(n)
+    frontier = Frontier()
+    stored: dict[tuple[int, int], bytes] = {}
+    for leaf in leaves:
+        for level, index, digest in frontier.append(leaf):
+            stored[(level, index)] = digest
+    assert frontier.root() == log.root()
+    assert stored == {(h, i): digest for h, level in enumerate(log.levels) for i, digest in enumerate(level)}
+    resumed = Frontier(frontier.size, frontier.edge)
+    more = leaf_hash(b"one more")
+    resumed.append(more)
+    log.append(more)
+    assert resumed.root() == log.root()
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(1, 200), data=st.data())
+def test_a_tree_over_only_the_nodes_a_proof_needs_gives_the_same_proof(n: int, data: st.DataObject) -> None:
+    log, _ = log_of(n)
+    index = data.draw(st.integers(0, n - 1))
+    old = data.draw(st.integers(1, n))
+    needed = nodes_needed(n, lambda tree: (tree.root(), tree.inclusion_proof(index), tree.consistency_proof(old)))
+    sparse = Tree(n, lambda level, i: log.levels[level][i] if (level, i) in needed else b"missing")
+    assert sparse.root() == log.root()
+    assert sparse.inclusion_proof(index) == log.inclusion_proof(index)
+    assert sparse.consistency_proof(old) == log.consistency_proof(old)
+    assert len(needed) <= 4 * n.bit_length() + 2
