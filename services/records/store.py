@@ -1,41 +1,200 @@
-"""The append-only record store: one document per event, keyed by the event id."""
+"""Records' collections. Everything is read and written by `_id` (FerretDB answers any other filter by
+scanning), and a tenant's log has one writer at a time, so no write needs a transaction:
 
+- `records_logs` (`_id` tenant) is the commit point: the tenant's tree size, right edge and signed
+  head, its batch number, its agents and waiting contacts. A batch writes everything else first and
+  this last; a crash in between leaves *provisional* documents, marked with a batch number above the
+  committed one, that readers ignore and the next writer overwrites.
+- Documents that change (subject heads, customers, KPI hours and days) keep the committed value
+  beside the new one: `{v: new, p: committed before, b: batch}`; a reader whose committed batch is
+  below `b` takes `p`.
+- `records` (`tenant|subject|seq`), `records_nodes` (`tenant|level|index`) and `records_ids`
+  (`event id`, the idempotence gate) are written once, except provisional ones, which are replaced.
+- `records_keys` (`tenant|customer`) holds each customer's payload key until erasure destroys it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo import ReplaceOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from frontline.contracts import Event
-from frontline.plumbing.mongo import Database
+from frontline.plumbing.mongo import Collection, Database, Document
+
+DUPLICATE_KEY = 11000
+LOOKUPS_AT_ONCE = 32
+
+
+def record_id(tenant: str, subject: str, seq: int) -> str:
+    return f"{tenant}|{subject}|{seq:09d}"
+
+
+def node_id(tenant: str, level: int, index: int) -> str:
+    return f"{tenant}|{level}|{index}"
+
+
+def hour_id(tenant: str, dimension: str, key: str, hour: datetime) -> str:
+    return f"{tenant}|h|{dimension}|{key}|{hour:%Y-%m-%dT%H}"
+
+
+def day_id(tenant: str, dimension: str, key: str, day: datetime) -> str:
+    return f"{tenant}|d|{dimension}|{key}|{day:%Y-%m-%d}"
+
+
+@dataclass
+class LogState:
+    """A tenant's committed log state, as `records_logs` holds it."""
+
+    tenant: str
+    batch: int = 0
+    size: int = 0
+    edge: list[tuple[int, int, bytes]] = field(default_factory=list)
+    head: Document | None = None  # the latest signed tree head
+    agents: dict[str, Document] = field(default_factory=dict)
+    waiting: dict[str, Document] = field(default_factory=dict)
+    keys: dict[str, list[str]] = field(default_factory=dict)  # dimension → keys seen, for KPI listings
+
+    def document(self) -> Document:
+        return {
+            "_id": self.tenant,
+            "batch": self.batch,
+            "size": self.size,
+            "edge": [[level, index, digest] for level, index, digest in self.edge],
+            "head": self.head,
+            "agents": self.agents,
+            "waiting": self.waiting,
+            "keys": self.keys,
+            "updated_at": datetime.now(UTC),
+        }
+
+    @classmethod
+    def of(cls, tenant: str, doc: Document | None) -> LogState:
+        if doc is None:
+            return cls(tenant)
+        return cls(
+            tenant=tenant,
+            batch=doc["batch"],
+            size=doc["size"],
+            edge=[(level, index, bytes(digest)) for level, index, digest in doc["edge"]],
+            head=doc.get("head"),
+            agents=doc.get("agents", {}),
+            waiting=doc.get("waiting", {}),
+            keys=doc.get("keys", {}),
+        )
+
+
+def committed(doc: Document | None, batch: int) -> Document | None:
+    """The value of a versioned document as of the tenant's committed `batch`."""
+    if doc is None:
+        return None
+    value: Document | None = doc["v"] if doc["b"] <= batch else doc.get("p")
+    return value
 
 
 class RecordStore:
     def __init__(self, db: Database) -> None:
-        self._records = db["records"]
+        self.logs: Collection = db["records_logs"]
+        self.ids: Collection = db["records_ids"]
+        self.records: Collection = db["records"]
+        self.nodes: Collection = db["records_nodes"]
+        self.subjects: Collection = db["records_subjects"]
+        self.customers: Collection = db["records_customers"]
+        self.kpis: Collection = db["records_kpis"]
+        self.heads: Collection = db["records_heads"]
+        self.keys: Collection = db["records_keys"]
+        self.policies: Collection = db["records_policies"]
+        self.dead_letters: Collection = db["records_dead_letters"]
+        self.signing: Collection = db["records_signing"]
 
     async def ensure_indexes(self) -> None:
-        await self._records.create_index(
-            [("tenant", ASCENDING), ("contact_id", ASCENDING), ("occurred_at", ASCENDING)], name="by_contact"
-        )
+        """Nothing on the hot path needs one beyond `_id`; purge and export filter by time (a scan on
+        FerretDB, an index on MongoDB)."""
+        await self.records.create_index([("tenant", 1), ("at", 1)], name="by_time")
 
-    async def append(self, event: Event) -> bool:
-        """Stores the event unless it is already stored; True if it was new."""
+    async def log_state(self, tenant: str) -> LogState:
+        return LogState.of(tenant, await self.logs.find_one({"_id": tenant}))
+
+    async def commit(self, state: LogState) -> None:
+        await self.logs.replace_one({"_id": state.tenant}, state.document(), upsert=True)
+
+    async def tenants(self) -> list[str]:
+        return [doc["_id"] async for doc in self.logs.find({}, {"_id": 1})]
+
+    async def claim(self, docs: list[Document]) -> list[Document]:
+        """Inserts idempotence gates; returns the existing gates of those already there."""
+        taken = await insert_new(self.ids, docs)
+        return list((await self.by_ids(self.ids, [docs[i]["_id"] for i in taken])).values())
+
+    async def by_ids(self, collection: Collection, ids: Iterable[str]) -> dict[str, Document]:
+        """Documents by `_id`, one lookup each (FerretDB scans for `$in`)."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, Document] = {}
+        for start in range(0, len(wanted), LOOKUPS_AT_ONCE):
+            chunk = wanted[start : start + LOOKUPS_AT_ONCE]
+            for doc in await asyncio.gather(*(collection.find_one({"_id": ident}) for ident in chunk)):
+                if doc is not None:
+                    found[doc["_id"]] = doc
+        return found
+
+    async def write_once(self, collection: Collection, docs: list[Document]) -> None:
+        """Inserts documents; ones already there (left by an uncommitted batch) are replaced."""
+        for i in await insert_new(collection, docs):
+            await collection.replace_one({"_id": docs[i]["_id"]}, docs[i])
+
+    async def write_versioned(self, collection: Collection, docs: list[Document]) -> None:
+        if docs:
+            await collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False)
+
+    async def customer_key(self, tenant: str, customer: str, fresh: bytes) -> bytes:
+        """The customer's payload key, made with `fresh` if the customer has none (or was erased)."""
+        ident = f"{tenant}|{customer}"
         try:
-            await self._records.insert_one(
-                {
-                    "_id": str(event.id),
-                    "tenant": event.tenant,
-                    "type": event.type,
-                    "version": event.version,
-                    "occurred_at": event.occurred_at,
-                    "contact_id": event.contact_id,
-                    "correlation_id": event.correlation_id,
-                    "causation_id": event.causation_id,
-                    "source": event.source,
-                    "event": event.model_dump(mode="json"),
-                    "stored_at": datetime.now(UTC),
-                }
-            )
+            await self.keys.insert_one({"_id": ident, "key": fresh, "created_at": datetime.now(UTC)})
         except DuplicateKeyError:
-            return False
-        return True
+            doc = await self.keys.find_one({"_id": ident})
+            if doc is not None:
+                return bytes(doc["key"])
+            return await self.customer_key(tenant, customer, fresh)
+        return fresh
+
+    async def existing_key(self, tenant: str, customer: str) -> bytes | None:
+        doc = await self.keys.find_one({"_id": f"{tenant}|{customer}"})
+        return None if doc is None else bytes(doc["key"])
+
+    async def destroy_key(self, tenant: str, customer: str) -> None:
+        await self.keys.delete_one({"_id": f"{tenant}|{customer}"})
+
+    async def policy(self, tenant: str) -> Document:
+        return await self.policies.find_one({"_id": tenant}) or {"_id": tenant}
+
+    async def save_policy(self, doc: Document) -> None:
+        await self.policies.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    async def add_head(self, doc: Document) -> None:
+        try:
+            await self.heads.insert_one(doc)
+        except DuplicateKeyError:
+            return  # the same size was signed before a crash
+
+    async def scan(self, collection: Collection, query: Document, *, batch_size: int = 1000) -> AsyncIterator[Document]:
+        async for doc in collection.find(query, batch_size=batch_size):
+            yield doc
+
+
+async def insert_new(collection: Collection, docs: list[Document]) -> list[int]:
+    """Inserts what is new; returns the positions of the documents whose `_id` was already taken."""
+    if not docs:
+        return []
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as error:
+        errors = error.details.get("writeErrors", [])
+        others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
+        if others:
+            raise
+        return sorted(e["index"] for e in errors)
+    return []

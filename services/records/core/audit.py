@@ -25,6 +25,7 @@ from typing import Any, Literal
 from services.records.core.merkle import MerkleLog, Tree, leaf_hash, verify_inclusion
 
 Problem = Literal["edited", "inserted", "removed", "log_altered"]
+DIFFERS = "its fields differ from its leaf"
 
 
 def canonical(value: Any) -> bytes:
@@ -104,7 +105,9 @@ def verify_history(
         if entry.seq >= count or entry.index >= head.size:
             findings.append(Finding("inserted", entry.index, entry.seq, entry.event_id, "not in the signed log"))
         elif stored is None or stored != entry.leaf():
-            findings.append(Finding("edited", entry.index, entry.seq, entry.event_id, "its fields differ from its leaf"))
+            findings.append(
+                Finding("edited", entry.index, entry.seq, entry.event_id, "its fields differ from its leaf")
+            )
         elif not verify_inclusion(stored, entry.index, head.size, tree.inclusion_proof(entry.index), head.root):
             detail = "its leaf, or a hash above it, was altered in the log store: the signed tree head lacks it"
             findings.append(Finding("log_altered", entry.index, entry.seq, entry.event_id, detail))
@@ -136,7 +139,9 @@ def audit_log(records: Iterable[Stored], leaves: list[bytes | None], head: TreeH
         seen[entry.index] = record
         kept.append(record)
         if leaves[entry.index] != entry.leaf():
-            findings.append(Finding("edited", entry.index, entry.seq, entry.event_id, "its fields differ from its leaf"))
+            findings.append(
+                Finding("edited", entry.index, entry.seq, entry.event_id, "its fields differ from its leaf")
+            )
         elif (problem := _payload_finding(record)) is not None:
             findings.append(problem)
     for index in range(head.size):

@@ -164,7 +164,7 @@ class Kpis:
         if contact is None:
             return deltas
         contact.update(queue=data.queue, queued_at=data.queued_at.isoformat(), answered_here=False)
-        contact.setdefault("channel", data.channel.value)
+        contact["channel"] = data.channel.value
         if data.because is QueuedBecause.ARRIVED and "first" not in contact:
             contact["first"] = minute.isoformat()
             contact["arrived_at"] = data.arrived_at.isoformat()

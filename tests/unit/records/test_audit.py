@@ -68,7 +68,9 @@ def test_an_untouched_history_and_log_are_intact() -> None:
 
 
 def test_an_edited_field_is_found_at_its_record() -> None:
-    edited = [replace(r, entry=replace(r.entry, type="contact.abandoned")) if r.entry.index == 3 else r for r in RECORDS]
+    edited = [
+        replace(r, entry=replace(r.entry, type="contact.abandoned")) if r.entry.index == 3 else r for r in RECORDS
+    ]
     assert check(edited) == [("edited", 1), ("removed", 2)]  # the next record's back link no longer matches
     assert ("edited", 3) in audit(edited)
 
@@ -98,7 +100,12 @@ def test_a_forged_record_is_found_as_inserted() -> None:
     last = of(RECORDS)[-1].entry
     event = {"id": "forged", "type": "contact.completed", "data": {}}
     forged_entry = replace(
-        last, index=HEAD.size, event_id="forged", seq=4, previous=last.leaf().hex(), payload_sha256=payload_digest(event)
+        last,
+        index=HEAD.size,
+        event_id="forged",
+        seq=4,
+        previous=last.leaf().hex(),
+        payload_sha256=payload_digest(event),
     )
     forged = [*RECORDS, Stored(forged_entry, event)]
     assert check(forged) == [("inserted", 4)]
@@ -115,7 +122,8 @@ def test_a_reorder_is_found_at_both_records() -> None:
     }
     reordered = [swapped.get(r.entry.index, r) for r in RECORDS]
     problems = check(reordered)
-    assert ("edited", 1) in problems and ("edited", 2) in problems
+    assert ("edited", 1) in problems
+    assert ("edited", 2) in problems
     assert {("edited", first.entry.index), ("edited", second.entry.index)} <= set(audit(reordered))
 
 

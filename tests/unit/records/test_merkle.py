@@ -14,8 +14,8 @@ from services.records.core.merkle import (
     MerkleLog,
     Tree,
     leaf_hash,
-    nodes_needed,
     node_hash,
+    nodes_needed,
     verify_consistency,
     verify_inclusion,
 )

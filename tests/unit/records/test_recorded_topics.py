@@ -1,5 +1,5 @@
 from frontline.contracts import TOPICS, Topic
-from services.records.app import RECORDED_TOPICS
+from services.records.worker import RECORDED_TOPICS
 
 
 def test_records_keeps_every_event_topic_but_the_unredacted_inbound_one():

@@ -1,0 +1,417 @@
+"""Records' stream worker: every event of every Frontline topic appended, once, to its tenant's log.
+
+- One consumer group over tenant-keyed topics with the range assignor: one worker owns all of a
+  tenant's partitions, so it is the only writer of the tenant's log (it reads committed records only:
+  routing publishes in transactions).
+- A batch, per tenant: claim each event id (`records_ids`; an id claimed by a committed batch is a
+  duplicate), append the new events' leaves, store records, Merkle nodes, subject heads, customers
+  and KPI buckets, then commit the tenant's log state — the one write that makes the batch count —
+  and last the consumer offsets. A crash anywhere repeats the batch; nothing is lost or counted twice.
+- Personal payloads (anything about a known customer) are sealed with the customer's key; an
+  erasure request destroys the key when it is recorded.
+- DLQ messages are counted per topic (exactly once, by offset), not stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from frontline.contracts import TOPICS, ContractViolation, Event, Topic, dlq_topic, parse_event
+from frontline.contracts.contacts import ContactReceived
+from frontline.contracts.records import CustomerErasureRequested
+from frontline.plumbing.kafka import EventProducer, keyed_group_consumer
+from frontline.plumbing.logging import get_logger
+from frontline.plumbing.metrics import EVENTS_CONSUMED
+from frontline.plumbing.mongo import Collection, Document
+from frontline.plumbing.settings import Settings
+from services.records.core.audit import Entry, payload_digest
+from services.records.core.kpis import Delta, Kpis
+from services.records.core.merkle import Frontier
+from services.records.core.sealing import Signer, new_key, seal
+from services.records.settings import RecordsSettings
+from services.records.store import LogState, RecordStore, committed, day_id, hour_id, node_id, record_id
+
+log = get_logger(__name__)
+# The inbound topic carries contacts as other systems sent them, before intake redacts card numbers,
+# IBANs, e-mail addresses and phone numbers; its redacted record is intake's contact.received.
+RECORDED_TOPICS = [
+    topic.value for topic, spec in TOPICS.items() if topic is not Topic.CONTACTS_INBOUND and not spec.internal
+]
+DEAD_LETTER_TOPICS = [dlq_topic(topic.value) for topic, spec in TOPICS.items() if not spec.internal]
+RECEIVED = Topic.CONTACTS_RECEIVED.value
+Clock = Callable[[], datetime]
+
+
+def subject_of(event: Event) -> str:
+    """Whose history the event belongs to: its contact, else its agent or customer, else the tenant."""
+    if event.contact_id is not None:
+        return f"contact:{event.contact_id}"
+    data = event.data
+    profile = getattr(data, "profile", None)
+    agent = getattr(data, "agent_id", None) or getattr(profile, "agent_id", None)
+    if agent is not None:
+        return f"agent:{agent}"
+    customer = getattr(data, "customer_id", None)
+    return f"customer:{customer}" if customer is not None else "tenant"
+
+
+def customer_in(event: Event) -> str | None:
+    if isinstance(event, ContactReceived):
+        return event.data.customer.customer_id
+    customer = getattr(event.data, "customer_id", None)
+    return customer if isinstance(customer, str) else None
+
+
+class WorkerStopped(RuntimeError):
+    """The records worker is not running or has no partitions yet."""
+
+
+class Cache:
+    """Committed values of versioned documents, least recently used dropped first."""
+
+    def __init__(self, capacity: int) -> None:
+        self._values: OrderedDict[str, Document | None] = OrderedDict()
+        self._capacity = capacity
+
+    def get(self, ident: str) -> tuple[bool, Document | None]:
+        if ident not in self._values:
+            return False, None
+        self._values.move_to_end(ident)
+        return True, self._values[ident]
+
+    def put(self, ident: str, value: Document | None) -> None:
+        self._values[ident] = value
+        self._values.move_to_end(ident)
+        while len(self._values) > self._capacity:
+            self._values.popitem(last=False)
+
+    def clear(self) -> None:
+        self._values.clear()
+
+
+class Batch:
+    """One tenant's share of a consumer batch: what it read, and what it will write."""
+
+    def __init__(self, state: LogState) -> None:
+        self.state = state
+        self.number = state.batch + 1
+        self.values: dict[tuple[str, str], Document | None] = {}  # (collection, id) → new value
+        self.before: dict[tuple[str, str], Document | None] = {}  # committed value
+
+
+class RecordsWorker(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(
+        self,
+        settings: Settings,
+        records: RecordsSettings,
+        *,
+        store: RecordStore,
+        producer: EventProducer,
+        signer: Signer,
+        clock: Clock,
+    ) -> None:
+        self._settings = settings
+        self._records = records
+        self._store = store
+        self._producer = producer
+        self._signer = signer
+        self._clock = clock
+        self.group = f"{settings.kafka_group_prefix}-records"
+        self._consumer: AIOKafkaConsumer | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.assigned = asyncio.Event()
+        self._reassigned = True
+        self._stepping = asyncio.Lock()
+        self._states: dict[str, LogState] = {}
+        self._cache = Cache(records.documents_in_memory)
+        self._keys: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._last_checkpoint: dict[str, datetime] = {}
+        self._dead_letters: dict[str, Document] = {}
+        self.appended = 0  # events appended by this process, for benchmarks and logs
+
+    async def start(self) -> None:
+        self._consumer = keyed_group_consumer(self._settings, group=self.group, client_id="frontline-records")
+        self._consumer.subscribe([*RECORDED_TOPICS, *DEAD_LETTER_TOPICS], listener=self)
+        await self._consumer.start()
+        self.task = asyncio.create_task(self._run(), name="records-worker")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def ready(self) -> None:
+        if self.task is None or self.task.done():
+            raise WorkerStopped("the records worker is not running")
+        if not self.assigned.is_set():
+            raise WorkerStopped("the records worker has not been given its partitions yet")
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        """A batch in progress finishes and commits before its partitions go."""
+        async with self._stepping:
+            return
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self._reassigned = True
+        self.assigned.set()
+
+    async def _run(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=self._records.max_batch)
+            async with self._stepping:
+                if self._reassigned:  # another worker may have appended to these tenants meanwhile
+                    self._reassigned = False
+                    self._forget()
+                offsets: dict[TopicPartition, int] = {}
+                by_tenant: dict[str, list[Event]] = {}
+                # contacts first: a contact's later events find its customer known
+                for tp, records in sorted(batches.items(), key=lambda item: item[0].topic != RECEIVED):
+                    if tp.topic in DEAD_LETTER_TOPICS:
+                        await self._count_dead_letters(tp, records)
+                    else:
+                        for record in records:
+                            event = await self._parse(record)
+                            if event is not None:
+                                by_tenant.setdefault(event.tenant, []).append(event)
+                    offsets[tp] = records[-1].offset + 1
+                for tenant, events in by_tenant.items():
+                    await self._append(tenant, events)
+                if offsets:
+                    await consumer.commit(offsets)
+
+    def _forget(self) -> None:
+        self._states.clear()
+        self._cache.clear()
+        self._keys.clear()
+        self._dead_letters.clear()
+
+    async def _parse(self, record: ConsumerRecord) -> Event | None:
+        try:
+            event = parse_event(record.value or b"")
+        except ContractViolation as violation:
+            await self._dead_letter(record, violation.reason)
+            return None
+        if record.key != event.tenant.encode():
+            await self._dead_letter(record, "the message key must be the tenant")
+            return None
+        EVENTS_CONSUMED.labels(record.topic, "ok").inc()
+        return event
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        EVENTS_CONSUMED.labels(record.topic, "invalid").inc()
+        await self._producer.send_to_dlq(record, reason)
+
+    async def _count_dead_letters(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        """Counts each DLQ message once: the count remembers the next offset of every partition."""
+        doc = self._dead_letters.get(tp.topic) or await self._store.dead_letters.find_one({"_id": tp.topic})
+        doc = doc or {"_id": tp.topic, "count": 0, "next": {}, "by_day": {}}
+        partition = str(tp.partition)
+        for record in records:
+            if record.offset < doc["next"].get(partition, 0):
+                continue
+            day = datetime.fromtimestamp(record.timestamp / 1000, UTC).date().isoformat()
+            doc["count"] += 1
+            doc["by_day"][day] = doc["by_day"].get(day, 0) + 1
+            doc["next"][partition] = record.offset + 1
+        await self._store.dead_letters.replace_one({"_id": tp.topic}, doc, upsert=True)
+        self._dead_letters[tp.topic] = doc
+
+    async def _state(self, tenant: str) -> LogState:
+        state = self._states.get(tenant)
+        if state is None:
+            state = self._states[tenant] = await self._store.log_state(tenant)
+        return state
+
+    async def _append(self, tenant: str, events: list[Event]) -> None:
+        batch = Batch(await self._state(tenant))
+        unique = list({str(e.id): e for e in events}.values())
+        gates = [{"_id": str(e.id), "t": tenant, "b": batch.number} for e in unique]
+        taken = await self._store.claim(gates)
+        duplicates = {gate["_id"] for gate in taken if gate["b"] <= batch.state.batch}
+        new = [e for e in unique if str(e.id) not in duplicates]
+        if duplicates:
+            log.info("duplicate events ignored", tenant=tenant, count=len(duplicates))
+        if not new:
+            return
+        await self._load(batch, new)
+        state = batch.state
+        frontier = Frontier(state.size, state.edge)
+        kpis = Kpis(copy.deepcopy(state.agents), copy.deepcopy(state.waiting))
+        records: list[Document] = []
+        nodes: list[Document] = []
+        deltas: list[Delta] = []
+        now = self._clock()
+        for event in new:
+            subject = subject_of(event)
+            head = self._value(batch, "subjects", f"{tenant}|{subject}") or {"count": 0}
+            customer = customer_in(event) or head.get("customer")
+            payload = event.model_dump(mode="json")
+            entry = Entry(
+                tenant=tenant,
+                index=frontier.size,
+                event_id=str(event.id),
+                type=event.type,
+                subject=subject,
+                occurred_at=payload["occurred_at"],
+                payload_sha256=payload_digest(payload),
+                seq=head["count"],
+                previous=head.get("last_leaf"),
+            )
+            leaf = entry.leaf()
+            for level, index, digest in frontier.append(leaf):
+                node: Document = {
+                    "_id": node_id(tenant, level, index),
+                    "t": tenant,
+                    "l": level,
+                    "i": index,
+                    "h": digest,
+                }
+                if level == 0:
+                    node.update(s=subject, q=entry.seq)
+                nodes.append(node)
+            ident = record_id(tenant, subject, entry.seq)
+            record: Document = {
+                "_id": ident,
+                "tenant": tenant,
+                "b": batch.number,
+                "entry": asdict(entry),
+                "at": event.occurred_at,
+                "customer": customer,
+                "stored_at": now,
+            }
+            if isinstance(event, CustomerErasureRequested):
+                record["payload"] = payload  # the pseudonymous id is the proof of the erasure
+                await self._erase(tenant, event.data.customer_id)
+            elif customer is not None:
+                record["sealed"] = seal(await self._key(tenant, customer), payload, ident)
+            else:
+                record["payload"] = payload
+            records.append(record)
+            head.update(
+                count=entry.seq + 1,
+                last_leaf=leaf.hex(),
+                last_index=entry.index,
+                last_at=payload["occurred_at"],
+                last_type=event.type,
+            )
+            head.setdefault("first_at", payload["occurred_at"])
+            if customer is not None:
+                head["customer"] = customer
+            self._set(batch, "subjects", f"{tenant}|{subject}", head)
+            customer_doc = None if customer is None else self._value(batch, "customers", f"{tenant}|{customer}") or {}
+            deltas += kpis.fold(event, head if event.contact_id is not None else None, customer_doc)
+            if customer is not None:
+                self._set(batch, "customers", f"{tenant}|{customer}", customer_doc)
+        await self._fold_kpis(batch, deltas)
+        await self._store.write_once(self._store.records, records)
+        await self._store.write_once(self._store.nodes, nodes)
+        for name in ("subjects", "customers", "kpis"):
+            await self._store.write_versioned(self._collection(name), self._versioned(batch, name))
+        state.agents, state.waiting = kpis.agents, kpis.waiting
+        await self._commit(batch, frontier, now)
+        self.appended += len(new)
+
+    async def _load(self, batch: Batch, events: list[Event]) -> None:
+        """Brings the committed heads of the batch's subjects and customers into the cache."""
+        tenant = batch.state.tenant
+        subjects = {f"{tenant}|{subject_of(e)}" for e in events}
+        await self._fetch(batch, "subjects", subjects)
+        customers = {c for e in events if (c := customer_in(e)) is not None}
+        for subject in subjects:
+            _, head = self._cache.get(f"subjects/{subject}")
+            if head is not None and head.get("customer"):
+                customers.add(head["customer"])
+        await self._fetch(batch, "customers", {f"{tenant}|{c}" for c in customers})
+
+    async def _fetch(self, batch: Batch, name: str, ids: set[str]) -> None:
+        missing = [i for i in ids if not self._cache.get(f"{name}/{i}")[0]]
+        found = await self._store.by_ids(self._collection(name), missing)
+        for ident in missing:
+            self._cache.put(f"{name}/{ident}", committed(found.get(ident), batch.state.batch))
+
+    def _collection(self, name: str) -> Collection:
+        collection: Collection = getattr(self._store, name)
+        return collection
+
+    def _value(self, batch: Batch, name: str, ident: str) -> Document | None:
+        """The value as this batch left it so far, else as committed (a copy to change)."""
+        if (name, ident) in batch.values:
+            return batch.values[(name, ident)]
+        _, value = self._cache.get(f"{name}/{ident}")
+        batch.before[(name, ident)] = value
+        return copy.deepcopy(value)
+
+    def _set(self, batch: Batch, name: str, ident: str, value: Document | None) -> None:
+        if (name, ident) not in batch.before:
+            batch.before[(name, ident)] = self._cache.get(f"{name}/{ident}")[1]
+        batch.values[(name, ident)] = value
+
+    def _versioned(self, batch: Batch, name: str) -> list[Document]:
+        docs = []
+        for (collection, ident), value in batch.values.items():
+            if collection == name:
+                docs.append({"_id": ident, "v": value, "p": batch.before.get((collection, ident)), "b": batch.number})
+        return docs
+
+    async def _fold_kpis(self, batch: Batch, deltas: list[Delta]) -> None:
+        """Adds the deltas to their hour (by minute) and day (by hour) documents."""
+        tenant = batch.state.tenant
+        slots = []
+        for delta in deltas:
+            hour = delta.minute.replace(minute=0)
+            slots.append((hour_id(tenant, delta.dimension, delta.key, hour), f"{delta.minute:%M}", delta))
+            slots.append((day_id(tenant, delta.dimension, delta.key, hour), f"{hour:%H}", delta))
+            keys = batch.state.keys.setdefault(delta.dimension, [])
+            if delta.key not in keys:
+                keys.append(delta.key)
+        await self._fetch(batch, "kpis", {ident for ident, _, _ in slots})
+        for ident, slot, delta in slots:
+            value = self._value(batch, "kpis", ident) or {}
+            counters = value.setdefault(slot, {})
+            counters[delta.counter] = counters.get(delta.counter, 0) + delta.amount
+            self._set(batch, "kpis", ident, value)
+
+    async def _commit(self, batch: Batch, frontier: Frontier, now: datetime) -> None:
+        state = batch.state
+        state.batch, state.size, state.edge = batch.number, frontier.size, frontier.edge
+        head: dict[str, Any] = {
+            "tenant": state.tenant,
+            "size": frontier.size,
+            "root": frontier.root().hex(),
+            "at": now.astimezone(UTC).isoformat(),
+        }
+        state.head = {**head, "signature": self._signer.sign(head).hex()}
+        await self._store.commit(state)
+        last = self._last_checkpoint.get(state.tenant)
+        if last is None or now - last >= timedelta(seconds=self._records.checkpoint_seconds):
+            self._last_checkpoint[state.tenant] = now
+            await self._store.add_head({"_id": f"{state.tenant}|{frontier.size:012d}", **state.head})
+        for (name, ident), value in batch.values.items():
+            self._cache.put(f"{name}/{ident}", value)
+
+    async def _key(self, tenant: str, customer: str) -> bytes:
+        key = self._keys.get((tenant, customer))
+        if key is None:
+            key = await self._store.customer_key(tenant, customer, new_key())
+            self._keys[(tenant, customer)] = key
+            while len(self._keys) > self._records.documents_in_memory:
+                self._keys.popitem(last=False)
+        return key
+
+    async def _erase(self, tenant: str, customer: str) -> None:
+        self._keys.pop((tenant, customer), None)
+        await self._store.destroy_key(tenant, customer)
+        log.info("customer key destroyed", tenant=tenant, customer=customer)

@@ -1,0 +1,78 @@
+"""The KPI fold against a hand-computed morning (tests/unit/records/scenario.py), and its invariants."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from frontline.contracts import Event
+from services.records.core.kpis import Kpis, metrics, split_minutes
+from tests.unit.records.scenario import (
+    EXPECTED_OCCUPANCY,
+    EXPECTED_QUEUE_HOUR,
+    EXPECTED_UPSELL_ACCEPTANCE,
+    morning,
+)
+
+
+def fold(events: list[Event]) -> dict[tuple[str, str], dict[str, float]]:
+    """Counters summed over the whole morning, by (dimension, key)."""
+    kpis = Kpis()
+    contacts: dict[str, dict] = defaultdict(dict)
+    customers: dict[str, dict] = defaultdict(dict)
+    summed: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for event in events:
+        contact = contacts[event.contact_id] if event.contact_id else None
+        customer_id = getattr(getattr(event.data, "customer", None), "customer_id", None) or (contact or {}).get(
+            "customer"
+        )
+        customer = customers[customer_id] if customer_id else None
+        for delta in kpis.fold(event, contact, customer):
+            summed[(delta.dimension, delta.key)][delta.counter] += delta.amount
+    return summed
+
+
+def test_the_hand_computed_morning() -> None:
+    summed = fold(morning("acme"))
+    queue = metrics(summed[("queue", "billing")], 20)
+    for name, expected in EXPECTED_QUEUE_HOUR.items():
+        assert queue[name] == pytest.approx(expected), name
+    assert metrics(summed[("queue", "billing")], 30)["service_level"] == pytest.approx(0.5)
+    tenant = metrics(summed[("tenant", "*")], 20)
+    assert tenant["offered"] == 4
+    assert tenant["asa"] == pytest.approx(140 / 3)
+    assert metrics(summed[("channel", "voice")], 20)["abandoned"] == 1
+    for who, occupancy in EXPECTED_OCCUPANCY.items():
+        dimension = "team" if who == "red" else "agent"
+        assert metrics(summed[(dimension, who)], 20)["occupancy"] == pytest.approx(occupancy), who
+    assert metrics(summed[("agent", "ann")], 20)["answered"] == 2
+    assert tenant["upsell_acceptance"] == pytest.approx(EXPECTED_UPSELL_ACCEPTANCE)
+
+
+def test_a_transfer_is_offered_again_to_its_new_queue_but_not_to_the_tenant() -> None:
+    events = morning("acme")
+    first_queued = next(e for e in events if e.type == "contact.queued")
+    again = first_queued.model_copy(
+        update={"data": first_queued.data.model_copy(update={"queue": "sales", "because": "transferred"})}
+    )
+    summed = fold([*events, again])
+    assert summed[("tenant", "*")]["offered"] == 4
+    assert summed[("queue", "sales")]["offered"] == 1
+
+
+@given(
+    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31)),
+    seconds=st.floats(0, 7200),
+)
+def test_agent_time_split_by_minute_adds_up(start: datetime, seconds: float) -> None:
+    from datetime import timedelta
+
+    begin = start.replace(tzinfo=UTC)
+    parts = split_minutes(begin, begin + timedelta(seconds=seconds))
+    assert sum(s for _, s in parts) == pytest.approx(seconds, abs=1e-6)
+    assert all(0 < s <= 60 for _, s in parts)
+    assert [m for m, _ in parts] == sorted({m for m, _ in parts})
