@@ -254,13 +254,13 @@ def router(parts: Parts) -> APIRouter:
         index: Annotated[int, Query(ge=0)], size: Annotated[int, Query(ge=1)], who: Principal = Anyone
     ) -> dict[str, Any]:
         try:
-            proof = await parts.records.inclusion(who.tenant, index, size)
+            leaf, proof = await parts.records.inclusion(who.tenant, index, size)
             root = await parts.records.root_at(who.tenant, size)
         except NotRecorded as error:
             raise _missing(error) from None
         except ValueError as error:
             raise HTTPException(422, f"index, size: {error}") from None
-        return {"index": index, "size": size, "root": root, "proof": proof}
+        return {"index": index, "size": size, "leaf": leaf, "root": root, "proof": proof}
 
     @api.get("/kpis", summary="KPIs by dimension and time bucket")
     async def kpis(

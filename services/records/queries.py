@@ -211,6 +211,9 @@ class Records:
             except (KeyError, TypeError):
                 broken.append(Finding("edited", None, None, doc.get("_id"), "its entry is no longer well formed"))
                 continue
+            if doc["_id"] != record_id(entry.tenant, entry.subject, entry.seq):
+                detail = f"stored at {doc['_id']}, another record's place: the history was reordered"
+                broken.append(Finding("edited", entry.index, entry.seq, entry.event_id, detail))
             event = (await self._open(doc, keys))[0] if open_payloads else None
             stored.append(Stored(entry, event))
         return stored, broken
@@ -233,12 +236,14 @@ class Records:
         tree = await self._tree(tenant, new_size, lambda t: t.consistency_proof(old_size))
         return [h.hex() for h in tree.consistency_proof(old_size)]
 
-    async def inclusion(self, tenant: str, index: int, size: int) -> list[str]:
+    async def inclusion(self, tenant: str, index: int, size: int) -> tuple[str, list[str]]:
+        """The stored leaf hash at `index`, and its audit path in the tree of `size` leaves."""
         state = await self.state(tenant)
         if not 0 <= index < size <= state.size:
             raise ValueError(f"need 0 ≤ index < size ≤ {state.size}")
         tree = await self._tree(tenant, size, lambda t: t.inclusion_proof(index))
-        return [h.hex() for h in tree.inclusion_proof(index)]
+        leaf = (await self._nodes(tenant, {(0, index)})).get((0, index), b"")
+        return leaf.hex(), [h.hex() for h in tree.inclusion_proof(index)]
 
     async def root_at(self, tenant: str, size: int) -> str:
         state = await self.state(tenant)

@@ -264,13 +264,25 @@ class Kpis:
             queue=contact.get("queue"),
             channel=contact.get("channel"),
         )
-        contact.setdefault("suggestions", {})[data.suggestion_id] = {"minute": minute.isoformat(), "dims": dims}
-        return _deltas(dims, minute, suggested=1)
+        shown = {"minute": minute.isoformat(), "dims": dims}
+        contact.setdefault("suggestions", {})[data.suggestion_id] = shown
+        deltas = _deltas(dims, minute, suggested=1)
+        early = contact.get("early_answers", {}).pop(data.suggestion_id, None)
+        if early is not None:  # the answer was read first (another topic)
+            shown["answer"] = early
+            deltas += _deltas(dims, minute, **{early: 1})
+        return deltas
 
     def _answered(self, event: SuggestionAnswered, contact: Doc | None) -> list[Delta]:
-        shown = (contact or {}).get("suggestions", {}).get(event.data.suggestion_id)
-        if shown is None or shown.get("answer"):
-            return []  # a control-group purchase, or an answer already counted
+        if contact is None:
+            return []
+        sid = event.data.suggestion_id
+        shown = contact.get("suggestions", {}).get(sid)
+        if shown is None:  # a control-group purchase, or a suggestion not read yet
+            contact.setdefault("early_answers", {})[sid] = event.data.outcome.value
+            return []
+        if shown.get("answer"):
+            return []  # answered before: the first answer counts
         shown["answer"] = event.data.outcome.value
         return _deltas(shown["dims"], datetime.fromisoformat(shown["minute"]), **{event.data.outcome.value: 1})
 
@@ -282,19 +294,20 @@ def _dims(
     team: str | None = None,
     channel: str | None = None,
     tenant: bool = True,
-) -> list[list[str]]:
+) -> dict[str, str]:
+    """The buckets an event counts in: dimension → key (stored as is, so a plain document)."""
     named = {"tenant": "*" if tenant else None, "queue": queue, "team": team, "agent": agent, "channel": channel}
-    return [[dimension, key] for dimension, key in named.items() if key is not None]
+    return {dimension: key for dimension, key in named.items() if key is not None}
 
 
 def _within(wait: float) -> dict[str, float]:
     return {service_level_counter(t): 1 for t in THRESHOLDS if wait <= t}
 
 
-def _deltas(dims: list[list[str]], minute: datetime, **counters: float) -> list[Delta]:
+def _deltas(dims: dict[str, str], minute: datetime, **counters: float) -> list[Delta]:
     return [
         Delta(dimension, key, minute, counter, amount)
-        for dimension, key in dims
+        for dimension, key in dims.items()
         for counter, amount in counters.items()
         if amount
     ]

@@ -76,3 +76,11 @@ def test_agent_time_split_by_minute_adds_up(start: datetime, seconds: float) -> 
     assert sum(s for _, s in parts) == pytest.approx(seconds, abs=1e-6)
     assert all(0 < s <= 60 for _, s in parts)
     assert [m for m, _ in parts] == sorted({m for m, _ in parts})
+
+
+def test_an_answer_read_before_its_suggestion_still_counts() -> None:
+    events = morning("acme")
+    answers = [e for e in events if e.type == "upsell.outcome"]
+    reordered = answers + [e for e in events if e.type != "upsell.outcome"]
+    summed = fold(reordered)
+    assert metrics(summed[("tenant", "*")], 20)["upsell_acceptance"] == pytest.approx(EXPECTED_UPSELL_ACCEPTANCE)
