@@ -17,11 +17,14 @@ async def test_a_contact_submitted_to_intake_is_recorded_redacted(settings, prod
         "FRONTLINE_KAFKA_OFFSET_RESET": "latest",
     }
     async with (
-        running_service("records", records_env, records_port, tmp_path),
+        running_service("records", records_env, records_port, tmp_path) as records_service,
         running_service("intake", service_environment(settings, intake_port), intake_port, tmp_path) as intake,
         httpx.AsyncClient(base_url=intake.url, timeout=10, headers={"Authorization": "Bearer dev-acme-system"}) as http,
+        httpx.AsyncClient(
+            base_url=records_service.url, timeout=10, headers={"Authorization": "Bearer dev-acme-supervisor"}
+        ) as records,
     ):
-        await until_consuming(producer, db)
+        await until_consuming(producer, records)
         answer = await http.post(
             "/v1/contacts",
             json={
@@ -35,15 +38,19 @@ async def test_a_contact_submitted_to_intake_is_recorded_redacted(settings, prod
         contact_id = answer.json()["contact_id"]
 
         async def recorded() -> bool:
-            return await db.records.count_documents({"contact_id": contact_id}) == 1
+            return (await records.get(f"/v1/contacts/{contact_id}/timeline")).status_code == 200
 
         await eventually(recorded, within=60, what="the contact reaching the records store")
-        record = await db.records.find_one({"contact_id": contact_id})
-        data = record["event"]["data"]
-        assert (record["tenant"], record["type"], record["source"]) == ("acme", "contact.received", "intake")
-        assert data["concern"]["code"] == "billing"
-        assert data["language"]["code"] == "nl"
-        assert data["text"] == "Mijn creditcard [CARD] is twee keer belast voor dezelfde factuur."
+        [item] = (await records.get(f"/v1/contacts/{contact_id}/timeline")).json()["items"]
+        event = item["event"]
+        assert (event["tenant"], event["type"], event["source"]) == ("acme", "contact.received", "intake")
+        assert event["data"]["concern"]["code"] == "billing"
+        assert event["data"]["language"]["code"] == "nl"
+        assert event["data"]["text"] == "Mijn creditcard [CARD] is twee keer belast voor dezelfde factuur."
+        stored = await db.records.find_one({"_id": f"acme|contact:{contact_id}|{0:09d}"})
+        assert "payload" not in stored, "a customer's contact is stored sealed with the customer's key"
+        assert b"afschrijving" not in bytes(stored["sealed"])
+        assert (await records.get(f"/v1/verify/contacts/{contact_id}")).json()["intact"]
 
 
 async def test_a_contact_submitted_to_intake_is_offered_to_the_agent_who_fits_and_explained(settings, tmp_path):

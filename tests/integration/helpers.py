@@ -164,14 +164,17 @@ async def read_until(
         await consumer.stop()
 
 
-async def until_consuming(producer, db) -> None:
-    """A group that starts at the end only sees what comes after it has joined: send probes until one lands."""
-    probes: list[str] = []
+async def until_consuming(producer, records: httpx.AsyncClient, tenant: str = "acme") -> None:
+    """A records group that starts at the end only sees what comes after it has joined: send probes
+    until one is in a timeline."""
 
     async def a_probe_landed() -> bool:
-        probe = contact_received(contact_id=f"probe-{uuid.uuid4().hex[:8]}")
-        probes.append(str(probe.id))
-        await producer.publish(probe)
-        return await db.records.count_documents({"_id": {"$in": probes}}) > 0
+        probe = f"probe-{uuid.uuid4().hex[:8]}"
+        await producer.publish(contact_received(tenant=tenant, contact_id=probe))
+        for _ in range(10):
+            if (await records.get(f"/v1/contacts/{probe}/timeline")).status_code == 200:
+                return True
+            await asyncio.sleep(0.3)
+        return False
 
-    await eventually(a_probe_landed, within=60, what="the records service consuming")
+    await eventually(a_probe_landed, within=90, what="the records service consuming")

@@ -21,7 +21,14 @@ from frontline.contracts import Event, dlq_topic
 from frontline.plumbing.auth import Role
 from services.records.core.merkle import verify_consistency, verify_inclusion
 from services.records.core.sealing import signature_valid
-from tests.integration.helpers import end_offsets, eventually, free_port, read_from, running_service
+from tests.integration.helpers import (
+    end_offsets,
+    eventually,
+    free_port,
+    read_from,
+    running_service,
+    until_consuming,
+)
 from tests.integration.routing_helpers import Pool
 from tests.unit.factories import contact_assigned, contact_completed, contact_received
 from tests.unit.records.scenario import (
@@ -57,21 +64,6 @@ async def recorded(http: httpx.AsyncClient, contact_id: str, count: int, *, with
     return items
 
 
-async def consuming(producer, http: httpx.AsyncClient, tenant: str) -> None:
-    """The worker's group starts at the end of the topics: send probes until one is recorded."""
-
-    async def a_probe_recorded() -> bool:
-        probe = f"probe-{uuid.uuid4().hex[:8]}"
-        await producer.publish(contact_received(tenant=tenant, contact_id=probe))
-        for _ in range(10):
-            if (await http.get(f"/v1/contacts/{probe}/timeline")).status_code == 200:
-                return True
-            await asyncio.sleep(0.3)
-        return False
-
-    await eventually(a_probe_recorded, within=90, what="the records worker recording")
-
-
 def environment(pool: Pool, settings, port: int, group: str) -> dict[str, str]:
     return pool.environment(settings, port, group=group) | {"FRONTLINE_RECORDS_CHECKPOINT_SECONDS": "0.1"}
 
@@ -80,7 +72,7 @@ async def test_recorded_once_in_order_verified_and_tampering_located(settings, p
     pool, port = Pool(), free_port()
     env = environment(pool, settings, port, f"test-{uuid.uuid4().hex[:8]}")
     async with running_service("records", env, port, tmp_path), pool.client(f"http://127.0.0.1:{port}") as http:
-        await consuming(producer, http, pool.tenant)
+        await until_consuming(producer, http, pool.tenant)
         contacts = {kind: f"{kind}-{uuid.uuid4().hex[:6]}" for kind in ("intact", "edit", "delete", "forge", "swap")}
         dlq_start = await end_offsets(settings.kafka_bootstrap_servers, DLQ)
         for contact_id in contacts.values():
@@ -163,7 +155,7 @@ async def test_checkpoints_and_proofs_check_out_for_an_outside_party(settings, p
     pool, port = Pool(), free_port()
     env = environment(pool, settings, port, f"test-{uuid.uuid4().hex[:8]}")
     async with running_service("records", env, port, tmp_path), pool.client(f"http://127.0.0.1:{port}") as http:
-        await consuming(producer, http, pool.tenant)
+        await until_consuming(producer, http, pool.tenant)
         old = (await http.get("/v1/checkpoints/latest")).json()
         contact_id = f"c-{uuid.uuid4().hex[:6]}"
         for event in story(pool.tenant, contact_id):
@@ -213,7 +205,7 @@ async def test_kpis_match_the_hand_computed_morning_and_survive_a_restart(settin
         return rows[0] if rows else {}
 
     async with running_service("records", env, port, tmp_path) as service, pool.client(service.url) as http:
-        await consuming(producer, http, pool.tenant)
+        await until_consuming(producer, http, pool.tenant)
         events = morning(pool.tenant)
         for event in events:
             await producer.publish(event)
@@ -274,7 +266,7 @@ async def test_erasure_and_purge_keep_verification_green(settings, producer, tmp
     pool, port = Pool(), free_port()
     env = environment(pool, settings, port, f"test-{uuid.uuid4().hex[:8]}")
     async with running_service("records", env, port, tmp_path) as service, pool.client(service.url) as http:
-        await consuming(producer, http, pool.tenant)
+        await until_consuming(producer, http, pool.tenant)
         forget, keep, old, held = (f"{k}-{uuid.uuid4().hex[:6]}" for k in ("forget", "keep", "old", "held"))
         for event in [*story(pool.tenant, forget, "cust-forget"), *story(pool.tenant, keep, "cust-keep")]:
             await producer.publish(event)

@@ -1,4 +1,5 @@
 """A hand-computed morning in one queue, as the events records receives, and the KPIs it must give.
+Routing's facts here are stand-ins (source "scenario"), which a running routing service skips.
 
 Queue `billing`, voice, team `red` (ann, bob), from 10:00:00 UTC on 2 November 2026:
 
@@ -65,7 +66,7 @@ def at(seconds: float) -> datetime:
 
 
 def _routing(model: type[Event], data: object, when: float, tenant: str, contact_id: str | None = None) -> Event:
-    return model.new(data=data, tenant=tenant, source="routing", occurred_at=at(when), contact_id=contact_id)  # type: ignore[arg-type]
+    return model.new(data=data, tenant=tenant, source="scenario", occurred_at=at(when), contact_id=contact_id)  # type: ignore[arg-type]
 
 
 def morning(tenant: str, prefix: str = "") -> list[Event]:
