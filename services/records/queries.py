@@ -68,14 +68,14 @@ class Records:
 
     async def subject_head(self, state: LogState, subject: str) -> Document:
         doc = await self._store.subjects.find_one({"_id": f"{state.tenant}|{subject}"})
-        head = committed(doc, state.batch)
+        head = committed(doc, state)
         if head is None:
             raise NotRecorded(f"nothing is recorded about {subject}")
         return head
 
     async def customer(self, state: LogState, customer: str) -> Document:
         doc = await self._store.customers.find_one({"_id": f"{state.tenant}|{customer}"})
-        value = committed(doc, state.batch)
+        value = committed(doc, state)
         if value is None:
             raise NotRecorded(f"nothing is recorded about customer {customer}")
         return value
@@ -83,7 +83,7 @@ class Records:
     async def _records(self, state: LogState, subject: str, seqs: range) -> list[Document]:
         ids = [record_id(state.tenant, subject, seq) for seq in seqs]
         found = await self._store.by_ids(self._store.records, ids)
-        return [found[i] for i in ids if i in found and found[i].get("b", 0) <= state.batch]
+        return [found[i] for i in ids if i in found and state.committed(found[i].get("b", 0))]
 
     async def _open(self, doc: Document, keys: dict[str, bytes | None]) -> tuple[dict[str, Any] | None, str | None]:
         if "payload" in doc:
@@ -108,28 +108,31 @@ class Records:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> tuple[list[Item], int | None]:
-        """The subject's records after place `after`, oldest first, up to `limit` that pass the filters;
-        and the place to continue after (None at the end)."""
+        """The subject's records that pass the filters, from place `after + 1`, up to `limit`; and the
+        place to continue after (None at the end). A contact's story, which several topics tell, is in
+        the order things happened (ties in the order recorded); other histories in the order recorded."""
         state = await self.state(tenant)
         head = await self.subject_head(state, subject)
-        items: list[Item] = []
-        keys: dict[str, bytes | None] = {}
         count = head["count"]
-        last = after  # the last place looked at
-        while last + 1 < count and len(items) < limit:
-            chunk = range(last + 1, min(count, last + 1 + max(limit, 32)))
-            last = chunk.stop - 1
-            for doc in await self._records(state, subject, chunk):
-                entry = doc["entry"]
-                at = datetime.fromisoformat(entry["occurred_at"])
-                if (types and entry["type"] not in types) or (start and at < start) or (end and at >= end):
-                    continue
-                event, withheld = await self._open(doc, keys)
-                items.append(_item(entry, event, withheld))
-                if len(items) == limit:
-                    last = entry["seq"]
-                    break
-        return items, (last if last + 1 < count else None)
+        if subject.startswith("contact:"):
+            docs = [d for d in await self._records(state, subject, range(count)) if _passes(d, types, start, end)]
+            docs.sort(key=lambda d: (d["entry"]["occurred_at"], d["entry"]["seq"]))
+            page = docs[after + 1 : after + 1 + limit]
+            following = after + len(page) if after + 1 + limit < len(docs) else None
+        else:  # seq is the place: read only what the page needs
+            page, last = [], after
+            while last + 1 < count and len(page) < limit:
+                chunk = range(last + 1, min(count, last + 1 + max(limit, 32)))
+                last = chunk.stop - 1
+                for doc in await self._records(state, subject, chunk):
+                    if _passes(doc, types, start, end):
+                        page.append(doc)
+                        if len(page) == limit:
+                            last = doc["entry"]["seq"]
+                            break
+            following = last if last + 1 < count else None
+        keys: dict[str, bytes | None] = {}
+        return [_item(d["entry"], *(await self._open(d, keys))) for d in page], following
 
     # --- verification ---------------------------------------------------------------------------
 
@@ -163,7 +166,7 @@ class Records:
         state = await self.state(tenant)
         head, findings = self._signed_head(state)
         docs = [
-            d async for d in self._store.scan(self._store.records, {"tenant": tenant}) if d.get("b", 0) <= state.batch
+            d async for d in self._store.scan(self._store.records, {"tenant": tenant}) if state.committed(d.get("b", 0))
         ]
         stored, broken = await self._stored(docs, {}, open_payloads=False)
         leaves: list[bytes | None] = [None] * head.size
@@ -300,7 +303,7 @@ class Records:
         docs = await self._store.by_ids(self._store.kpis, ids)
         buckets: dict[datetime, dict[str, float]] = {}
         for ident, doc in docs.items():
-            value = committed(doc, state.batch) or {}
+            value = committed(doc, state) or {}
             base = ids[ident]
             for slot, counters in value.items():
                 at = base + (timedelta(minutes=int(slot)) if bucket == "minute" else timedelta(hours=int(slot)))
@@ -356,7 +359,7 @@ class Records:
         keys: dict[str, bytes | None] = {}
         async for doc in self._store.scan(self._store.records, query):
             entry = doc["entry"]
-            if doc.get("b", 0) > state.batch or (types and entry["type"] not in types):
+            if not state.committed(doc.get("b", 0)) or (types and entry["type"] not in types):
                 continue
             event, withheld = await self._open(doc, keys)
             yield _item(entry, event, withheld)
@@ -378,6 +381,12 @@ class Records:
             )
             purged += 1
         return {"before": before, "records": purged, "held": held}
+
+
+def _passes(doc: Document, types: set[str] | None, start: datetime | None, end: datetime | None) -> bool:
+    entry = doc["entry"]
+    at = datetime.fromisoformat(entry["occurred_at"])
+    return not ((types and entry["type"] not in types) or (start and at < start) or (end and at >= end))
 
 
 def _proofs(tree: Tree, indices: list[int]) -> list[list[bytes]]:

@@ -50,7 +50,9 @@ class LogState:
     """A tenant's committed log state, as `records_logs` holds it."""
 
     tenant: str
-    batch: int = 0
+    batch: int = 0  # the last batch committed
+    reserved: int = 0  # the last batch number handed out
+    abandoned: list[int] = field(default_factory=list)  # numbers a crashed writer used and never committed
     size: int = 0
     edge: list[tuple[int, int, bytes]] = field(default_factory=list)
     head: Document | None = None  # the latest signed tree head
@@ -62,6 +64,8 @@ class LogState:
         return {
             "_id": self.tenant,
             "batch": self.batch,
+            "reserved": self.reserved,
+            "abandoned": self.abandoned,
             "size": self.size,
             "edge": [{"l": level, "i": index, "h": digest} for level, index, digest in self.edge],
             "head": self.head,
@@ -71,15 +75,21 @@ class LogState:
             "updated_at": datetime.now(UTC),
         }
 
+    def committed(self, batch: int) -> bool:
+        """Whether documents written by `batch` count."""
+        return batch <= self.batch and batch not in self.abandoned
+
     @classmethod
     def of(cls, tenant: str, doc: Document | None) -> LogState:
         if doc is None:
             return cls(tenant)
         return cls(
             tenant=tenant,
-            batch=doc["batch"],
-            size=doc["size"],
-            edge=[(node["l"], node["i"], bytes(node["h"])) for node in doc["edge"]],
+            batch=doc.get("batch", 0),
+            reserved=doc.get("reserved", 0),
+            abandoned=doc.get("abandoned", []),
+            size=doc.get("size", 0),
+            edge=[(node["l"], node["i"], bytes(node["h"])) for node in doc.get("edge", [])],
             head=doc.get("head"),
             agents=doc.get("agents", {}),
             waiting=doc.get("waiting", {}),
@@ -87,12 +97,16 @@ class LogState:
         )
 
 
-def committed(doc: Document | None, batch: int) -> Document | None:
-    """The value of a versioned document as of the tenant's committed `batch`."""
+def committed(doc: Document | None, state: LogState) -> Document | None:
+    """The value of a versioned document as of the tenant's committed state."""
     if doc is None:
         return None
-    value: Document | None = doc["v"] if doc["b"] <= batch else doc.get("p")
+    value: Document | None = doc["v"] if state.committed(doc["b"]) else doc.get("p")
     return value
+
+
+class Fenced(RuntimeError):
+    """Another worker reserved a batch of this tenant since: this one no longer owns the log."""
 
 
 class RecordStore:
@@ -118,8 +132,25 @@ class RecordStore:
     async def log_state(self, tenant: str) -> LogState:
         return LogState.of(tenant, await self.logs.find_one({"_id": tenant}))
 
+    async def reserve(self, state: LogState) -> int:
+        """The next batch's number, written down before the batch writes anything: a number a crashed
+        writer reserved and never committed is abandoned, so its leftovers never count."""
+        if state.reserved > state.batch and state.reserved not in state.abandoned:
+            state.abandoned.append(state.reserved)
+        state.reserved = max(state.batch, state.reserved) + 1
+        await self.logs.update_one(
+            {"_id": state.tenant},
+            {"$set": {"reserved": state.reserved, "abandoned": state.abandoned}},
+            upsert=True,
+        )
+        return state.reserved
+
     async def commit(self, state: LogState) -> None:
-        await self.logs.replace_one({"_id": state.tenant}, state.document(), upsert=True)
+        """Writes the committed state, unless another worker reserved a batch since (a filter on two
+        fields: FerretDB scans, but this collection holds one document per tenant)."""
+        done = await self.logs.replace_one({"_id": state.tenant, "reserved": state.batch}, state.document())
+        if done.matched_count != 1:
+            raise Fenced(f"tenant {state.tenant}: another worker reserved a batch since batch {state.batch}")
 
     async def tenants(self) -> list[str]:
         return [doc["_id"] async for doc in self.logs.find({}, {"_id": 1})]

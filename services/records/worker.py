@@ -101,9 +101,9 @@ class Cache:
 class Batch:
     """One tenant's share of a consumer batch: what it read, and what it will write."""
 
-    def __init__(self, state: LogState) -> None:
+    def __init__(self, state: LogState, number: int) -> None:
         self.state = state
-        self.number = state.batch + 1
+        self.number = number
         self.values: dict[tuple[str, str], Document | None] = {}  # (collection, id) → new value
         self.before: dict[tuple[str, str], Document | None] = {}  # committed value
 
@@ -236,18 +236,22 @@ class RecordsWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         return state
 
     async def _append(self, tenant: str, events: list[Event]) -> None:
-        batch = Batch(await self._state(tenant))
+        state = await self._state(tenant)
+        batch = Batch(state, await self._store.reserve(state))
         unique = list({str(e.id): e for e in events}.values())
         gates = [{"_id": str(e.id), "t": tenant, "b": batch.number} for e in unique]
         taken = await self._store.claim(gates)
-        duplicates = {gate["_id"] for gate in taken if gate["b"] <= batch.state.batch}
+        duplicates = {gate["_id"] for gate in taken if state.committed(gate["b"])}
+        for gate in taken:  # claimed by a batch that never committed: this batch takes it over
+            if gate["_id"] not in duplicates:
+                await self._store.ids.replace_one({"_id": gate["_id"]}, gate | {"b": batch.number})
         new = [e for e in unique if str(e.id) not in duplicates]
         if duplicates:
             log.info("duplicate events ignored", tenant=tenant, count=len(duplicates))
         if not new:
+            await self._commit(batch, Frontier(state.size, state.edge), self._clock())
             return
         await self._load(batch, new)
-        state = batch.state
         frontier = Frontier(state.size, state.edge)
         kpis = Kpis(copy.deepcopy(state.agents), copy.deepcopy(state.waiting))
         records: list[Document] = []
@@ -340,7 +344,7 @@ class RecordsWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         missing = [i for i in ids if not self._cache.get(f"{name}/{i}")[0]]
         found = await self._store.by_ids(self._collection(name), missing)
         for ident in missing:
-            self._cache.put(f"{name}/{ident}", committed(found.get(ident), batch.state.batch))
+            self._cache.put(f"{name}/{ident}", committed(found.get(ident), batch.state))
 
     def _collection(self, name: str) -> Collection:
         collection: Collection = getattr(self._store, name)

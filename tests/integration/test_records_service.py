@@ -43,10 +43,14 @@ DLQ = dlq_topic("frontline.contacts.received")
 
 
 def story(tenant: str, contact_id: str, customer: str = "cust-1") -> list[Event]:
-    return [
+    """Received, assigned 5 s later, completed a minute after that."""
+    events = [
         contact_received(tenant=tenant, contact_id=contact_id, customer={"customer_id": customer}),
         contact_assigned(contact_id, "ann", tenant=tenant),
         contact_completed(contact_id, "ann", tenant=tenant),
+    ]
+    return [
+        e.model_copy(update={"occurred_at": e.occurred_at + timedelta(seconds=s)}) for e, s in zip(events, (0, 5, 65))
     ]
 
 
