@@ -50,7 +50,8 @@ def story(tenant: str, contact_id: str, customer: str = "cust-1") -> list[Event]
         contact_completed(contact_id, "ann", tenant=tenant),
     ]
     return [
-        e.model_copy(update={"occurred_at": e.occurred_at + timedelta(seconds=s)}) for e, s in zip(events, (0, 5, 65))
+        e.model_copy(update={"occurred_at": e.occurred_at + timedelta(seconds=s)})
+        for e, s in zip(events, (0, 5, 65), strict=True)
     ]
 
 
