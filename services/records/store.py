@@ -27,6 +27,7 @@ from frontline.plumbing.mongo import Collection, Database, Document
 
 DUPLICATE_KEY = 11000
 LOOKUPS_AT_ONCE = 32
+UPDATE_STATEMENTS = 50
 
 
 def record_id(tenant: str, subject: str, seq: int) -> str:
@@ -177,8 +178,12 @@ class RecordStore:
             await collection.replace_one({"_id": docs[i]["_id"]}, docs[i])
 
     async def write_versioned(self, collection: Collection, docs: list[Document]) -> None:
-        if docs:
-            await collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False)
+        """Replaces (or inserts) the documents, UPDATE_STATEMENTS at a time: FerretDB 1.24 (SQLite) keeps
+        a connection per statement of an update command, and one of more than ~100 statements that
+        match existing documents exhausts its pool of 100 and hangs the database."""
+        for start in range(0, len(docs), UPDATE_STATEMENTS):
+            chunk = docs[start : start + UPDATE_STATEMENTS]
+            await collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in chunk], ordered=False)
 
     async def customer_key(self, tenant: str, customer: str, fresh: bytes) -> bytes:
         """The customer's payload key, made with `fresh` if the customer has none (or was erased)."""
@@ -191,6 +196,23 @@ class RecordStore:
                 return bytes(doc["key"])
             return await self.customer_key(tenant, customer, fresh)
         return fresh
+
+    async def customer_keys(self, tenant: str, fresh: dict[str, bytes]) -> dict[str, bytes]:
+        """Each customer's payload key: the stored one, else the fresh one given (stored now)."""
+        now = datetime.now(UTC)
+        docs = [{"_id": f"{tenant}|{c}", "key": key, "created_at": now} for c, key in fresh.items()]
+        taken = [str(docs[i]["_id"]) for i in await insert_new(self.keys, docs)]
+        found = {d["_id"]: bytes(d["key"]) for d in (await self.by_ids(self.keys, taken)).values()}
+        keys = {}
+        for customer, key in fresh.items():
+            ident = f"{tenant}|{customer}"
+            if ident not in taken:
+                keys[customer] = key
+            elif ident in found:
+                keys[customer] = found[ident]
+            else:  # erased between the insert and the lookup
+                keys[customer] = await self.customer_key(tenant, customer, key)
+        return keys
 
     async def existing_key(self, tenant: str, customer: str) -> bytes | None:
         doc = await self.keys.find_one({"_id": f"{tenant}|{customer}"})

@@ -38,7 +38,16 @@ from services.records.core.kpis import Delta, Kpis
 from services.records.core.merkle import Frontier
 from services.records.core.sealing import Signer, new_key, seal
 from services.records.settings import RecordsSettings
-from services.records.store import LogState, RecordStore, committed, day_id, hour_id, node_id, record_id
+from services.records.store import (
+    LogState,
+    RecordStore,
+    committed,
+    day_id,
+    hour_id,
+    insert_new,
+    node_id,
+    record_id,
+)
 
 log = get_logger(__name__)
 # The inbound topic carries contacts as other systems sent them, before intake redacts card numbers,
@@ -320,6 +329,7 @@ class RecordsWorker(ConsumerRebalanceListener):  # type: ignore[misc]
             if customer is not None:
                 self._set(batch, "customers", f"{tenant}|{customer}", customer_doc)
         await self._fold_kpis(batch, deltas)
+        # one write at a time: FerretDB 1.24 hangs once concurrent update statements hold 100 connections
         await self._store.write_once(self._store.records, records)
         await self._store.write_once(self._store.nodes, nodes)
         for name in ("subjects", "customers", "kpis"):
@@ -339,10 +349,19 @@ class RecordsWorker(ConsumerRebalanceListener):  # type: ignore[misc]
             if head is not None and head.get("customer"):
                 customers.add(head["customer"])
         await self._fetch(batch, "customers", {f"{tenant}|{c}" for c in customers})
+        unkeyed = {c: new_key() for c in customers if (tenant, c) not in self._keys}
+        if unkeyed:
+            for customer, key in (await self._store.customer_keys(tenant, unkeyed)).items():
+                self._remember_key(tenant, customer, key)
 
     async def _fetch(self, batch: Batch, name: str, ids: set[str]) -> None:
+        """Brings committed values into the cache. Insert first: a placeholder (no value, this batch's
+        number) costs little where the document is new, and only documents that exist are looked up
+        (a lookup costs ten inserts). A placeholder the batch leaves as is reads as missing."""
         missing = [i for i in ids if not self._cache.get(f"{name}/{i}")[0]]
-        found = await self._store.by_ids(self._collection(name), missing)
+        placeholders = [{"_id": i, "v": None, "p": None, "b": batch.number} for i in missing]
+        existing = [missing[i] for i in await insert_new(self._collection(name), placeholders)]
+        found = await self._store.by_ids(self._collection(name), existing)
         for ident in missing:
             self._cache.put(f"{name}/{ident}", committed(found.get(ident), batch.state))
 
@@ -408,12 +427,16 @@ class RecordsWorker(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def _key(self, tenant: str, customer: str) -> bytes:
         key = self._keys.get((tenant, customer))
-        if key is None:
+        if key is None:  # erased earlier in this batch, or dropped from memory
             key = await self._store.customer_key(tenant, customer, new_key())
-            self._keys[(tenant, customer)] = key
-            while len(self._keys) > self._records.documents_in_memory:
-                self._keys.popitem(last=False)
+            self._remember_key(tenant, customer, key)
         return key
+
+    def _remember_key(self, tenant: str, customer: str, key: bytes) -> None:
+        self._keys[(tenant, customer)] = key
+        self._keys.move_to_end((tenant, customer))
+        while len(self._keys) > self._records.documents_in_memory:
+            self._keys.popitem(last=False)
 
     async def _erase(self, tenant: str, customer: str) -> None:
         self._keys.pop((tenant, customer), None)
