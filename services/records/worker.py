@@ -28,6 +28,7 @@ from aiokafka.structs import ConsumerRecord
 from frontline.contracts import TOPICS, ContractViolation, Event, Topic, dlq_topic, parse_event
 from frontline.contracts.contacts import ContactReceived
 from frontline.contracts.records import CustomerErasureRequested
+from frontline.contracts.routing import ContactCompleted
 from frontline.plumbing.kafka import EventProducer, keyed_group_consumer
 from frontline.plumbing.logging import get_logger
 from frontline.plumbing.metrics import EVENTS_CONSUMED
@@ -58,6 +59,7 @@ RECORDED_TOPICS = [
 DEAD_LETTER_TOPICS = [dlq_topic(topic.value) for topic, spec in TOPICS.items() if not spec.internal]
 RECEIVED = Topic.CONTACTS_RECEIVED.value
 Clock = Callable[[], datetime]
+CUSTOMER_CHANGES = (ContactReceived, ContactCompleted)  # what the KPI fold changes a customer's history on
 
 
 def subject_of(event: Event) -> str:
@@ -326,7 +328,7 @@ class RecordsWorker(ConsumerRebalanceListener):  # type: ignore[misc]
             self._set(batch, "subjects", f"{tenant}|{subject}", head)
             customer_doc = None if customer is None else self._value(batch, "customers", f"{tenant}|{customer}") or {}
             deltas += kpis.fold(event, head if event.contact_id is not None else None, customer_doc)
-            if customer is not None:
+            if customer is not None and isinstance(event, CUSTOMER_CHANGES):
                 self._set(batch, "customers", f"{tenant}|{customer}", customer_doc)
         await self._fold_kpis(batch, deltas)
         # one write at a time: FerretDB 1.24 hangs once concurrent update statements hold 100 connections
@@ -392,19 +394,24 @@ class RecordsWorker(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _fold_kpis(self, batch: Batch, deltas: list[Delta]) -> None:
         """Adds the deltas to their hour (by minute) and day (by hour) documents."""
         tenant = batch.state.tenant
-        slots = []
+        summed: dict[tuple[str, str, datetime], dict[str, float]] = {}
         for delta in deltas:
-            hour = delta.minute.replace(minute=0)
-            slots.append((hour_id(tenant, delta.dimension, delta.key, hour), f"{delta.minute:%M}", delta))
-            slots.append((day_id(tenant, delta.dimension, delta.key, hour), f"{hour:%H}", delta))
-            keys = batch.state.keys.setdefault(delta.dimension, [])
-            if delta.key not in keys:
-                keys.append(delta.key)
-        await self._fetch(batch, "kpis", {ident for ident, _, _ in slots})
-        for ident, slot, delta in slots:
-            value = self._value(batch, "kpis", ident) or {}
-            counters = value.setdefault(slot, {})
+            counters = summed.setdefault((delta.dimension, delta.key, delta.minute), {})
             counters[delta.counter] = counters.get(delta.counter, 0) + delta.amount
+        slots = []
+        for (dimension, key, minute), counters in summed.items():
+            hour = minute.replace(minute=0)
+            slots.append((hour_id(tenant, dimension, key, hour), f"{minute:%M}", counters))
+            slots.append((day_id(tenant, dimension, key, hour), f"{hour:%H}", counters))
+            keys = batch.state.keys.setdefault(dimension, [])
+            if key not in keys:
+                keys.append(key)
+        await self._fetch(batch, "kpis", {ident for ident, _, _ in slots})
+        for ident, slot, counters in slots:
+            value = self._value(batch, "kpis", ident) or {}
+            kept = value.setdefault(slot, {})
+            for name, amount in counters.items():
+                kept[name] = kept.get(name, 0) + amount
             self._set(batch, "kpis", ident, value)
 
     async def _commit(self, batch: Batch, frontier: Frontier, now: datetime) -> None:
