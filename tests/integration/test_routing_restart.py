@@ -19,7 +19,7 @@ from frontline.contracts import Topic
 from frontline.contracts.agents import ContactHandled as HandledEvent
 from frontline.contracts.agents import Handled, OfferAnswer, OfferAnswered
 from frontline.plumbing.kafka import EventProducer
-from tests.integration.helpers import end_offsets, free_port, running_service
+from tests.integration.helpers import end_offsets, eventually, free_port, running_service
 from tests.integration.routing_helpers import Pool, staff
 from tests.unit.factories import agent_saved, contact_received, policy_saved, state_requested
 
@@ -119,6 +119,12 @@ async def test_kill_9_mid_stream_loses_no_contact_and_assigns_none_twice(setting
                 if n % 20 == 19:
                     await asyncio.sleep(0.1)
                 if n == CONTACTS // 3:
+
+                    async def snapshotted() -> bool:  # 100 facts make a snapshot; a loaded machine is slow
+                        return len(desk.facts) >= 250
+
+                    await eventually(snapshotted, within=60, what="routing publishing 250 facts")
+                    await asyncio.sleep(1)
                     first.process.send_signal(signal.SIGKILL)
                     await first.process.wait()
             assert sum(desk.assigned.values()) < CONTACTS, "routing finished before it was killed"
