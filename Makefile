@@ -40,6 +40,7 @@ bench: install infra-up  ## benchmarks against the real local servers; appends t
 	$(BIN)/python scripts/bench_intake.py
 	$(BIN)/python scripts/bench_routing.py
 	$(BIN)/python scripts/bench_upsell.py
+	$(BIN)/python scripts/bench_records.py
 
 clean:  ## stop the servers and remove everything local (.venv, .local)
 	-$(PYTHON) deploy/local/infra.py down

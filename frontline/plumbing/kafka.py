@@ -10,11 +10,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-from aiokafka.structs import RecordMetadata
+from aiokafka.structs import ConsumerRecord, RecordMetadata, TopicPartition
 from pymongo.errors import ConnectionFailure, ExecutionTimeout
 
 from frontline.contracts import REGISTRY, TOPICS, ContractViolation, Event, dlq_topic, parse_event
@@ -321,3 +321,71 @@ def keyed_group_consumer(settings: Settings, *, group: str, client_id: str) -> A
         heartbeat_interval_ms=3_000,
         request_timeout_ms=REQUEST_TIMEOUT_MS + 5_000,
     )
+
+
+Batches = dict[TopicPartition, list[ConsumerRecord]]
+
+
+class WorkerStopped(RuntimeError):
+    """A stream worker is not running or has no partitions yet."""
+
+
+class KeyedWorker(ConsumerRebalanceListener):  # type: ignore[misc]
+    """A service's stream worker over tenant-keyed topics (see `keyed_group_consumer`): one task that
+    handles each fetched batch in `step` under a lock, which a rebalance waits for, so a batch in
+    progress finishes and commits before its partitions go. Ready once running with partitions."""
+
+    def __init__(self, settings: Settings, *, name: str, topics: list[str], max_batch: int) -> None:
+        self._settings = settings
+        self.name = name
+        self._topics = topics
+        self._max_batch = max_batch
+        self.group = f"{settings.kafka_group_prefix}-{name}"
+        self._consumer: AIOKafkaConsumer | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.assigned = asyncio.Event()
+        self._reassigned = True
+        self._stepping = asyncio.Lock()
+
+    async def start(self) -> None:
+        self._consumer = keyed_group_consumer(self._settings, group=self.group, client_id=f"frontline-{self.name}")
+        self._consumer.subscribe(self._topics, listener=self)
+        await self._consumer.start()
+        self.task = asyncio.create_task(self._run(), name=f"{self.name}-worker")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def ready(self) -> None:
+        if self.task is None or self.task.done():
+            raise WorkerStopped(f"the {self.name} worker is not running")
+        if not self.assigned.is_set():
+            raise WorkerStopped(f"the {self.name} worker has not been given its partitions yet")
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        async with self._stepping:
+            return
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self._reassigned = True
+        self.assigned.set()
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        assert self._consumer is not None, "the worker has not started"
+        return self._consumer
+
+    async def _run(self) -> None:
+        while True:
+            batches = await self.consumer.getmany(timeout_ms=500, max_records=self._max_batch)
+            async with self._stepping:
+                reassigned, self._reassigned = self._reassigned, False
+                await self.step(batches, reassigned=reassigned)
+
+    async def step(self, batches: Batches, *, reassigned: bool) -> None:
+        """Handles one fetched batch and commits its offsets; `reassigned`: partitions changed since."""
+        raise NotImplementedError

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,14 +21,14 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from frontline.contracts import TOPICS, ContractViolation, Event, Topic, dlq_topic, parse_event
 from frontline.contracts.contacts import ContactReceived
 from frontline.contracts.records import CustomerErasureRequested
 from frontline.contracts.routing import ContactCompleted
-from frontline.plumbing.kafka import EventProducer, keyed_group_consumer
+from frontline.plumbing.kafka import Batches, EventProducer, KeyedWorker
 from frontline.plumbing.logging import get_logger
 from frontline.plumbing.metrics import EVENTS_CONSUMED
 from frontline.plumbing.mongo import Collection, Document
@@ -82,10 +81,6 @@ def customer_in(event: Event) -> str | None:
     return customer if isinstance(customer, str) else None
 
 
-class WorkerStopped(RuntimeError):
-    """The records worker is not running or has no partitions yet."""
-
-
 class Cache:
     """Committed values of versioned documents, least recently used dropped first."""
 
@@ -119,7 +114,7 @@ class Batch:
         self.before: dict[tuple[str, str], Document | None] = {}  # committed value
 
 
-class RecordsWorker(ConsumerRebalanceListener):  # type: ignore[misc]
+class RecordsWorker(KeyedWorker):
     def __init__(
         self,
         settings: Settings,
@@ -130,18 +125,14 @@ class RecordsWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         signer: Signer,
         clock: Clock,
     ) -> None:
-        self._settings = settings
+        super().__init__(
+            settings, name="records", topics=[*RECORDED_TOPICS, *DEAD_LETTER_TOPICS], max_batch=records.max_batch
+        )
         self._records = records
         self._store = store
         self._producer = producer
         self._signer = signer
         self._clock = clock
-        self.group = f"{settings.kafka_group_prefix}-records"
-        self._consumer: AIOKafkaConsumer | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.assigned = asyncio.Event()
-        self._reassigned = True
-        self._stepping = asyncio.Lock()
         self._states: dict[str, LogState] = {}
         self._cache = Cache(records.documents_in_memory)
         self._keys: OrderedDict[tuple[str, str], bytes] = OrderedDict()
@@ -149,59 +140,25 @@ class RecordsWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         self._dead_letters: dict[str, Document] = {}
         self.appended = 0  # events appended by this process, for benchmarks and logs
 
-    async def start(self) -> None:
-        self._consumer = keyed_group_consumer(self._settings, group=self.group, client_id="frontline-records")
-        self._consumer.subscribe([*RECORDED_TOPICS, *DEAD_LETTER_TOPICS], listener=self)
-        await self._consumer.start()
-        self.task = asyncio.create_task(self._run(), name="records-worker")
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-        if self._consumer is not None:
-            await self._consumer.stop()
-
-    async def ready(self) -> None:
-        if self.task is None or self.task.done():
-            raise WorkerStopped("the records worker is not running")
-        if not self.assigned.is_set():
-            raise WorkerStopped("the records worker has not been given its partitions yet")
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        """A batch in progress finishes and commits before its partitions go."""
-        async with self._stepping:
-            return
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self._reassigned = True
-        self.assigned.set()
-
-    async def _run(self) -> None:
-        consumer = self._consumer
-        assert consumer is not None
-        while True:
-            batches = await consumer.getmany(timeout_ms=500, max_records=self._records.max_batch)
-            async with self._stepping:
-                if self._reassigned:  # another worker may have appended to these tenants meanwhile
-                    self._reassigned = False
-                    self._forget()
-                offsets: dict[TopicPartition, int] = {}
-                by_tenant: dict[str, list[Event]] = {}
-                # contacts first: a contact's later events find its customer known
-                for tp, records in sorted(batches.items(), key=lambda item: item[0].topic != RECEIVED):
-                    if tp.topic in DEAD_LETTER_TOPICS:
-                        await self._count_dead_letters(tp, records)
-                    else:
-                        for record in records:
-                            event = await self._parse(record)
-                            if event is not None:
-                                by_tenant.setdefault(event.tenant, []).append(event)
-                    offsets[tp] = records[-1].offset + 1
-                for tenant, events in by_tenant.items():
-                    await self._append(tenant, events)
-                if offsets:
-                    await consumer.commit(offsets)
+    async def step(self, batches: Batches, *, reassigned: bool) -> None:
+        if reassigned:  # another worker may have appended to these tenants meanwhile
+            self._forget()
+        offsets: dict[TopicPartition, int] = {}
+        by_tenant: dict[str, list[Event]] = {}
+        # contacts first: a contact's later events find its customer known
+        for tp, records in sorted(batches.items(), key=lambda item: item[0].topic != RECEIVED):
+            if tp.topic in DEAD_LETTER_TOPICS:
+                await self._count_dead_letters(tp, records)
+            else:
+                for record in records:
+                    event = await self._parse(record)
+                    if event is not None:
+                        by_tenant.setdefault(event.tenant, []).append(event)
+            offsets[tp] = records[-1].offset + 1
+        for tenant, events in by_tenant.items():
+            await self._append(tenant, events)
+        if offsets:
+            await self.consumer.commit(offsets)
 
     def _forget(self) -> None:
         self._states.clear()

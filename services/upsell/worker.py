@@ -21,7 +21,7 @@ from datetime import datetime
 from uuid import UUID, uuid5
 
 import numpy as np
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 from pymongo.errors import PyMongoError
 
@@ -36,7 +36,7 @@ from frontline.contracts.upsell import (
     SuggestionAnswered,
     SuggestionData,
 )
-from frontline.plumbing.kafka import EventProducer, keyed_group_consumer
+from frontline.plumbing.kafka import Batches, EventProducer, KeyedWorker
 from frontline.plumbing.logging import get_logger
 from frontline.plumbing.metrics import EVENTS_CONSUMED
 from frontline.plumbing.settings import Settings
@@ -62,11 +62,7 @@ def decision_id(tenant: str, contact_id: str, moment: str) -> str:
     return str(uuid5(DECISIONS, f"{tenant}|{contact_id}|{moment}"))
 
 
-class WorkerStopped(RuntimeError):
-    """The upsell worker is not running or has no partitions yet."""
-
-
-class UpsellWorker(ConsumerRebalanceListener):  # type: ignore[misc]
+class UpsellWorker(KeyedWorker):
     def __init__(
         self,
         settings: Settings,
@@ -78,7 +74,7 @@ class UpsellWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         producer: EventProducer,
         clock: Clock,
     ) -> None:
-        self._settings = settings
+        super().__init__(settings, name="upsell", topics=list(INPUTS), max_batch=upsell.max_batch)
         self._upsell = upsell
         self._policy: UpsellPolicy = upsell.policy()
         self._reader = reader
@@ -89,68 +85,28 @@ class UpsellWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         self._clock = clock
         self._rng = np.random.default_rng()
         self.moments = Moments(capacity=upsell.contacts_in_memory)
-        self.group = f"{settings.kafka_group_prefix}-upsell"
-        self._consumer: AIOKafkaConsumer | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.assigned = asyncio.Event()
-        self._reassigned = True
-        self._stepping = asyncio.Lock()
         self._new_files: list[ContactFile] = []
         # contacts that moments wait for, with the partition and time of the moment: in the store?
         self._look_up: dict[tuple[str, str], tuple[int, int]] = {}
         self._received_upto: dict[int, int] = {}  # partition → latest contact time read
         self._sends: list[asyncio.Future[RecordMetadata]] = []
 
-    async def start(self) -> None:
-        self._consumer = keyed_group_consumer(self._settings, group=self.group, client_id="frontline-upsell")
-        self._consumer.subscribe(list(INPUTS), listener=self)
-        await self._consumer.start()
-        self.task = asyncio.create_task(self._run(), name="upsell-worker")
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-        if self._consumer is not None:
-            await self._consumer.stop()
-
-    async def ready(self) -> None:
-        if self.task is None or self.task.done():
-            raise WorkerStopped("the upsell worker is not running")
-        if not self.assigned.is_set():
-            raise WorkerStopped("the upsell worker has not been given its partitions yet")
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        """A batch in progress finishes and commits before its partitions go."""
-        async with self._stepping:
-            return
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self._reassigned = True
-        self.assigned.set()
-
-    async def _run(self) -> None:
-        consumer = self._consumer
-        assert consumer is not None
-        while True:
-            batches = await consumer.getmany(timeout_ms=500, max_records=self._upsell.max_batch)
-            async with self._stepping:
-                if self._reassigned:
-                    self._reassigned = False
-                    await self._reader.read_up_to_now()
-                offsets: dict[TopicPartition, int] = {}
-                # contacts first: an assignment fetched in the same batch as its contact finds it known
-                for tp, records in sorted(batches.items(), key=lambda item: item[0].topic != RECEIVED):
-                    for record in records:
-                        await self._handle(record)
-                    offsets[tp] = records[-1].offset + 1
-                await self._store.keep_contacts(self._new_files)
-                self._new_files = []
-                await self._reload_awaited()
-                await asyncio.gather(*self._sends)
-                self._sends = []
-                if offsets:
-                    await consumer.commit(offsets)
+    async def step(self, batches: Batches, *, reassigned: bool) -> None:
+        if reassigned:
+            await self._reader.read_up_to_now()
+        offsets: dict[TopicPartition, int] = {}
+        # contacts first: an assignment fetched in the same batch as its contact finds it known
+        for tp, records in sorted(batches.items(), key=lambda item: item[0].topic != RECEIVED):
+            for record in records:
+                await self._handle(record)
+            offsets[tp] = records[-1].offset + 1
+        await self._store.keep_contacts(self._new_files)
+        self._new_files = []
+        await self._reload_awaited()
+        await asyncio.gather(*self._sends)
+        self._sends = []
+        if offsets:
+            await self.consumer.commit(offsets)
 
     async def _handle(self, record: ConsumerRecord) -> None:
         try:
@@ -203,8 +159,7 @@ class UpsellWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         moment waiting for LOOK_UP_AFTER seconds: had the contact been read since the last commit,
         it would be known, so it is stored — and stores answer fast for documents they hold, slowly
         for ones they do not (FerretDB scans)."""
-        consumer = self._consumer
-        assert consumer is not None
+        consumer = self.consumer
         for key, (partition, timestamp) in list(self._look_up.items()):
             if not self.moments.waiting.get(key):
                 del self._look_up[key]
