@@ -136,7 +136,9 @@ async def test_kill_9_mid_stream_loses_no_contact_and_assigns_none_twice(setting
                 await asyncio.wait_for(desk.all_assigned.wait(), 90)
             await asyncio.sleep(2)  # anything assigned twice would show up now
             await second.stop_gracefully()
-            rebuilt = [json.loads(line) for line in second.output().splitlines() if "routing pools rebuilt" in line]
+            rebuilt = [
+                json.loads(line) for line in second.log.read_text().splitlines() if "routing pools rebuilt" in line
+            ]
             assert any(line["snapshots"] > 0 for line in rebuilt), "the restart did not start from a snapshot"
     finally:
         desk_task.cancel()
