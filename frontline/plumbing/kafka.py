@@ -3,6 +3,7 @@ topic creation, and a readiness probe. Built on aiokafka."""
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import base64
 import json
@@ -386,6 +387,6 @@ class KeyedWorker(ConsumerRebalanceListener):  # type: ignore[misc]
                 reassigned, self._reassigned = self._reassigned, False
                 await self.step(batches, reassigned=reassigned)
 
+    @abc.abstractmethod
     async def step(self, batches: Batches, *, reassigned: bool) -> None:
         """Handles one fetched batch and commits its offsets; `reassigned`: partitions changed since."""
-        raise NotImplementedError

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Literal
 
-from frontline.plumbing.mongo import Document
+from frontline.plumbing.mongo import Collection, Document
 from services.records.core.audit import Entry, Finding, Stored, TreeHead, audit_log, verify_history
 from services.records.core.kpis import metrics
 from services.records.core.merkle import Tree, nodes_needed
@@ -67,17 +67,16 @@ class Records:
         return state
 
     async def subject_head(self, state: LogState, subject: str) -> Document:
-        doc = await self._store.subjects.find_one({"_id": f"{state.tenant}|{subject}"})
-        head = committed(doc, state)
-        if head is None:
-            raise NotRecorded(f"nothing is recorded about {subject}")
-        return head
+        return await self._committed(self._store.subjects, state, subject, f"nothing is recorded about {subject}")
 
     async def customer(self, state: LogState, customer: str) -> Document:
-        doc = await self._store.customers.find_one({"_id": f"{state.tenant}|{customer}"})
-        value = committed(doc, state)
+        missing = f"nothing is recorded about customer {customer}"
+        return await self._committed(self._store.customers, state, customer, missing)
+
+    async def _committed(self, collection: Collection, state: LogState, key: str, missing: str) -> Document:
+        value = committed(await collection.find_one({"_id": f"{state.tenant}|{key}"}), state)
         if value is None:
-            raise NotRecorded(f"nothing is recorded about customer {customer}")
+            raise NotRecorded(missing)
         return value
 
     async def _records(self, state: LogState, subject: str, seqs: range) -> list[Document]:

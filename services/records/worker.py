@@ -138,7 +138,6 @@ class RecordsWorker(KeyedWorker):
         self._keys: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._last_checkpoint: dict[str, datetime] = {}
         self._dead_letters: dict[str, Document] = {}
-        self.appended = 0  # events appended by this process, for benchmarks and logs
 
     async def step(self, batches: Batches, *, reassigned: bool) -> None:
         if reassigned:  # another worker may have appended to these tenants meanwhile
@@ -295,7 +294,6 @@ class RecordsWorker(KeyedWorker):
             await self._store.write_versioned(self._collection(name), self._versioned(batch, name))
         state.agents, state.waiting = kpis.agents, kpis.waiting
         await self._commit(batch, frontier, now)
-        self.appended += len(new)
 
     async def _load(self, batch: Batch, events: list[Event]) -> None:
         """Brings the committed heads of the batch's subjects and customers into the cache."""
