@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BIN := .venv/bin
 
-.PHONY: help install infra-up infra-down infra-status lint schemas test run eval-intake bench clean
+.PHONY: help install infra-up infra-down infra-status lint schemas test run simulate eval-intake bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ test: lint infra-up  ## the whole test suite against the real local servers
 
 run: install infra-up  ## the whole suite on this machine, with live progress
 	$(BIN)/python scripts/run_suite.py
+
+simulate: install  ## the demo tenant's day in virtual time under routing policies, e.g. POLICY="skills fifo strict"
+	$(BIN)/python -m simulation.day $(or $(POLICY),skills fifo) $(SIMULATE_ARGS)
 
 eval-intake: install  ## language accuracy and concern macro-F1 on tests/data/intake_eval.tsv
 	$(BIN)/python scripts/eval_intake.py

@@ -1,0 +1,49 @@
+"""The demo tenant's day in virtual time: policies do what they say, and every contact is accounted for."""
+
+import random
+
+import pytest
+
+from simulation import tenant
+from simulation.day import DemoBehaviour, day, simulate_day
+from simulation.engine import run
+
+
+def test_every_arriving_contact_is_answered_or_abandoned_exactly_once():
+    contacts = list(day(random.Random(3), start_hour=9, hours=2, scale=1.0))
+    outcome = run(tenant.queues("fifo"), tenant.agents(), contacts, DemoBehaviour(random.Random(4)))
+    assert sorted(outcome.answered + outcome.abandoned) == sorted(c.contact_id for c in contacts)
+    assert len(set(outcome.answered)) == len(outcome.answered)
+
+
+def test_strict_skills_only_ever_reach_a_fitting_agent_and_fifo_mostly_does_not():
+    strict = simulate_day("strict", seed=5, start_hour=9, hours=2)
+    fifo = simulate_day("fifo", seed=5, start_hour=9, hours=2)
+    assert strict.matched == 1.0
+    assert fifo.matched < 0.5
+    assert fifo.aht > strict.aht, "mismatched agents take longer"
+    assert fifo.resolved < strict.resolved
+
+
+def test_relaxation_lets_waiting_contacts_reach_agents_strict_routing_would_not():
+    skills = simulate_day("skills", seed=6, start_hour=9, hours=3, scale=1.3)
+    strict = simulate_day("strict", seed=6, start_hour=9, hours=3, scale=1.3)
+    assert skills.matched < 1.0
+    assert skills.abandonment < strict.abandonment
+
+
+def test_the_same_seed_gives_the_same_day():
+    assert simulate_day("skills", seed=8, start_hour=10, hours=1) == simulate_day(
+        "skills", seed=8, start_hour=10, hours=1
+    )
+
+
+def test_an_unknown_policy_is_named():
+    with pytest.raises(ValueError, match="policy: unknown 'random'"):
+        tenant.queues("random")
+
+
+def test_the_intraday_curve_is_closed_outside_opening_hours():
+    assert tenant.rate_at(7.5) == 0.0
+    assert tenant.rate_at(20.0) == 0.0
+    assert tenant.rate_at(10.2) == pytest.approx(tenant.PEAK_PER_HOUR / 3600)
