@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BIN := .venv/bin
 
-.PHONY: help install infra-up infra-down infra-status lint schemas test run simulate eval-intake bench clean
+.PHONY: help install browser infra-up infra-down infra-status lint schemas test run simulate eval-intake bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -27,7 +27,10 @@ lint: install  ## ruff, formatting, mypy --strict, service boundaries (import-li
 schemas: install  ## regenerate docs/events/ (JSON Schema + AsyncAPI) from the event models
 	$(BIN)/python -m frontline.contracts.schemas
 
-test: lint infra-up  ## the whole test suite against the real local servers
+browser:  ## Debian's Chromium for the wallboard's browser test (first run only)
+	scripts/install_browser.sh
+
+test: lint infra-up browser  ## the whole test suite against the real local servers
 	$(BIN)/pytest
 
 run: install infra-up  ## the whole suite on this machine, with live progress

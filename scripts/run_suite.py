@@ -1,24 +1,39 @@
-"""`make run`: the four services on this machine against the local servers, with live progress.
-
-Until the end-to-end simulation lands, this starts the services, shows each one becoming
-ready, and keeps them running until Ctrl-C (or exits once ready with --exit-when-ready).
+"""`make run`: the whole suite on this machine — the four services against the local servers, the
+wallboard, and the demo tenant's simulated day driven through the real Kafka doors, with a live
+view and a final report (service level, ASA, abandonment, occupancy, AHT, upsell acceptance and
+the records chain verified). Ctrl-C stops everything cleanly and still prints the report.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
-from rich.console import Console
+import uvicorn
+from rich.console import Console, Group
 from rich.live import Live
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
 from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from frontline.plumbing.settings import Settings
+from simulation import tenant as demo
+from simulation.live import LiveDay, Plan
+from wallboard.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / ".local" / "logs"
@@ -42,39 +57,208 @@ class Service:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=float, default=3.0, help="simulated hours of the day to run (default 3)")
+    parser.add_argument("--start", type=float, default=9.0, help="simulated hour the run starts at (8-20)")
+    parser.add_argument("--speed", type=float, default=60.0, help="simulated seconds per wall second (default 60)")
+    parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same customers and agents")
+    parser.add_argument("--load", type=float, default=1.0, help="scale the demo's arrival rate")
+    parser.add_argument("--policy", choices=demo.POLICIES, default="skills", help="the routing policy to run")
+    parser.add_argument("--wallboard-port", type=int, default=8080)
+    parser.add_argument("--keep-running", action="store_true", help="keep the services and wallboard up afterwards")
     parser.add_argument("--exit-when-ready", action="store_true", help="stop the services once all are ready")
     parser.add_argument("--port-offset", type=int, default=0, help="add this to every service's port")
     args = parser.parse_args()
+    if not demo.OPENS <= args.start < demo.OPENS + len(demo.CURVE) or args.hours <= 0 or args.speed <= 0:
+        parser.error("--start must fall in opening hours (8-20), --hours and --speed must be positive")
     console = Console()
     LOGS.mkdir(parents=True, exist_ok=True)
-    services = [start(name, port + args.port_offset) for name, port in SERVICES.items()]
-    interrupted = False
+    tenant_id = f"demo-{datetime.now(UTC):%m%d-%H%M}-{uuid.uuid4().hex[:4]}"
+    key = f"key-{tenant_id}-admin"
+    keys = [{"name": f"{tenant_id}-admin", "tenant": tenant_id, "role": "admin", "key": key}]
+    extra_env = {"FRONTLINE_API_KEYS": json.dumps(keys), "FRONTLINE_ROUTING_TICK_SECONDS": "0.1"}
+    services = [start(name, port + args.port_offset, extra_env) for name, port in SERVICES.items()]
+    outcome = 1
     try:
-        all_ready = wait_until_ready(services, console)
-        if all_ready and not args.exit_when_ready:
-            console.print(
-                "[bold green]Frontline is running.[/] REST: "
-                + ", ".join(f"{s.name} http://127.0.0.1:{s.port}/docs" for s in services)
-            )
-            console.print(
-                "Try: curl -H 'Authorization: Bearer dev-acme-admin' "
-                f"http://127.0.0.1:{services[0].port}/v1/whoami   — Ctrl-C stops everything."
-            )
-            while all(s.process.poll() is None for s in services):
-                time.sleep(0.5)
-            all_ready = False
-            console.print("[red]a service stopped unexpectedly; see its log in .local/logs/[/]")
+        if wait_until_ready(services, console) and args.exit_when_ready:
+            outcome = 0
+        elif all(s.state == "ready" for s in services):
+            plan = Plan(tenant_id, args.speed, args.start, args.hours, args.seed, args.load, args.policy)
+            outcome = asyncio.run(run_day(plan, services, key, args, console))
     except KeyboardInterrupt:
-        interrupted = True
         console.print("stopping …")
     finally:
         stop(services)
     console.print(report(services))
-    return 0 if all_ready or interrupted else 1
+    return outcome
 
 
-def start(name: str, port: int) -> Service:
-    env = {**os.environ, "FRONTLINE_HTTP_PORT": str(port)}
+@dataclass
+class Run:
+    day: LiveDay
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    records: dict[str, Any] = field(default_factory=dict)
+    records_seconds: float = 0.0
+
+
+async def run_day(plan: Plan, services: list[Service], key: str, args: argparse.Namespace, console: Console) -> int:
+    urls = {s.name: f"http://127.0.0.1:{s.port}" for s in services}
+    board = uvicorn.Server(
+        uvicorn.Config(
+            create_app(urls, key, tenant_label=plan.tenant, time_scale=plan.speed),
+            host="127.0.0.1",
+            port=args.wallboard_port,
+            log_level="warning",
+        )
+    )
+    serving = asyncio.create_task(board.serve())
+    run = Run(LiveDay(plan, Settings(), urls, key))
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, run.stopping.set)
+    began = datetime.now(UTC)
+    try:
+        console.print(
+            f"loading the demo tenant [bold]{plan.tenant}[/]: {len(run.day.agents)} agents, "
+            f"{len(demo.queues(plan.policy))} queues, {len(demo.OFFERS)} offers …"
+        )
+        await run.day.setup()
+        await run.day.start()
+        console.print(f"wallboard: [bold]http://127.0.0.1:{args.wallboard_port}/[/]   Ctrl-C stops the day early")
+        with Live(view(run), console=console, refresh_per_second=4) as live:
+            driving = asyncio.create_task(run.day.run(run.stopping))
+            while not driving.done():
+                live.update(view(run))
+                await asyncio.sleep(0.25)
+            await driving
+            live.update(view(run))
+        console.print("checking the records: KPIs and the whole signed log …")
+        checking = time.monotonic()
+        run.records = await run.day.records_check(began, stopping=run.stopping)
+        run.records_seconds = time.monotonic() - checking
+        console.print(final_report(run))
+        if args.keep_running and not run.stopping.is_set():
+            console.print(f"still running: wallboard http://127.0.0.1:{args.wallboard_port}/ — Ctrl-C stops")
+            await run.stopping.wait()
+    finally:
+        await run.day.stop()
+        board.should_exit = True
+        await serving
+        loop.remove_signal_handler(signal.SIGINT)
+    return 0 if healthy(run) else 1
+
+
+def healthy(run: Run) -> bool:
+    verify = run.records.get("verify", {})
+    return bool(verify.get("intact")) and not run.day.errors and run.day.tally.received == run.day.tally.submitted
+
+
+def view(run: Run) -> Group:
+    day, tally = run.day, run.day.tally
+    wall = day.wall()
+    plan = day.plan
+    done = min(1.0, (day.clock() - plan.start_hour) / plan.hours)
+    clock = day.clock()
+    figures = tally.figures(wall)
+    head = (
+        f"[bold]{int(clock):02d}:{int(clock * 60) % 60:02d}[/] simulated (x{plan.speed:g})   "
+        f"submitted {tally.submitted} · received {tally.received} · answered {tally.assigned} · "
+        f"abandoned {tally.abandoned} · completed {tally.completed} · open {tally.open}"
+    )
+    kpis = Table(title="headline KPIs (simulated time)", expand=False)
+    for column in (
+        "service level (20 s, live)",
+        "ASA",
+        "abandoned",
+        "occupancy",
+        "AHT",
+        "resolved",
+        "upsell acceptance",
+    ):
+        kpis.add_column(column, justify="right")
+    kpis.add_row(
+        f"{figures['service_level']:.1%}",
+        f"{figures['asa']:.1f} s",
+        f"{figures['abandonment']:.1%}",
+        f"{figures['occupancy']:.1%}",
+        f"{figures['aht']:.0f} s",
+        f"{figures['fcr']:.1%}",
+        f"{figures['upsell_acceptance']:.1%} of {tally.bought + tally.declined}",
+    )
+    queues = Table(title="waiting now", expand=False)
+    for column in ("queue", "waiting", "oldest"):
+        queues.add_column(column, justify="right")
+    for queue, (count, oldest) in sorted(tally.queues(wall).items()):
+        queues.add_row(queue, str(count), f"{oldest:.0f} s")
+    states = ", ".join(f"{state} {n}" for state, n in sorted(tally.agents_by_state().items()))
+    phase = "arrivals done, finishing open contacts" if day.arrivals_done else "contacts arriving"
+    return Group(
+        Panel(
+            Group(head, ProgressBar(total=1.0, completed=done, width=60), f"{phase}; agents: {states}"),
+            title=f"Frontline demo day · {plan.tenant}",
+        ),
+        kpis,
+        queues,
+    )
+
+
+def final_report(run: Run) -> Group:
+    day, tally = run.day, run.day.tally
+    figures = tally.figures(day.ended if day.ended is not None else day.wall())
+    kpis = run.records.get("kpis")
+    kept = kpis[-1] if isinstance(kpis, list) and kpis else {}
+    table = Table(title=f"Frontline demo day report · {day.plan.tenant} · policy {day.plan.policy}", expand=False)
+    for column in ("measure", "seen by the driver", "records service KPIs"):
+        table.add_column(column, justify="right")
+
+    def scaled(value: float | None, unit: str = " s") -> str:
+        return "-" if value is None else f"{value * day.plan.speed:.1f}{unit}"
+
+    def share(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    table.add_row("contacts submitted / received", f"{tally.submitted} / {tally.received}", "")
+    table.add_row(
+        "offered (answered + abandoned)",
+        str(tally.assigned + tally.abandoned),
+        str(sum(k.get("offered", 0) for k in kpis)) if isinstance(kpis, list) else "-",
+    )
+    table.add_row(
+        "service level",
+        f"{figures['service_level']:.1%} (≤20 s, live channels)",
+        f"{share(kept.get('service_level'))} (≤{kept.get('service_level_seconds', '?')} s)"
+        if day.plan.speed == 1
+        else f"its T is {kept.get('service_level_seconds', '?')} s of wall time: not comparable at x{day.plan.speed:g}",
+    )
+    table.add_row("ASA", f"{figures['asa']:.1f} s", scaled(kept.get("asa")))
+    table.add_row("abandonment", f"{figures['abandonment']:.1%}", share(kept.get("abandonment_rate")))
+    table.add_row("occupancy", f"{figures['occupancy']:.1%}", share(kept.get("occupancy")))
+    table.add_row("AHT", f"{figures['aht']:.0f} s", scaled(kept.get("aht")))
+    table.add_row("resolved first time", f"{figures['fcr']:.1%}", share(kept.get("fcr")))
+    table.add_row(
+        "upsell acceptance",
+        f"{figures['upsell_acceptance']:.1%} ({tally.bought} of {tally.bought + tally.declined}, "
+        f"revenue {tally.revenue:,.0f})",
+        share(kept.get("upsell_acceptance")),
+    )
+    verify = run.records.get("verify", {})
+    chain = (
+        f"[green]intact[/]: {verify.get('records_checked')} records checked, "
+        f"tree of {verify.get('tree_size')} leaves, head signed {verify.get('signed_at')}"
+        if verify.get("intact")
+        else f"[red]NOT intact[/]: {json.dumps(verify)[:300]}"
+    )
+    lines: list[Any] = [
+        table,
+        f"record chain verification: {chain}",
+        f"wall time: arrivals {day.arrivals_ended or 0:.0f} s, open contacts finished at {day.ended or 0:.0f} s, "
+        f"records caught up and verified in {run.records_seconds:.0f} s",
+    ]
+    if day.errors:
+        lines.append(f"[red]{len(day.errors)} driver errors[/], first: {day.errors[0]}")
+    return Group(*lines)
+
+
+def start(name: str, port: int, extra_env: dict[str, str]) -> Service:
+    env = {**os.environ, **extra_env, "FRONTLINE_HTTP_PORT": str(port)}
     with (LOGS / f"{name}.log").open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ MESSAGES = Path(__file__).resolve().parents[1] / "tests" / "data" / "intake_eval
 
 # --- the tenant --------------------------------------------------------------------------------
 
-# id, name, team, skills (skill:proficiency), languages besides English
+# id, name, team, skills (skill:proficiency), languages besides English; columns apart by 2+ spaces
 _STAFF = """
 bo-1  Bodil Ek         billing   billing:5 account:3 general:2        sv da
 bo-2  Pieter Smit      billing   billing:4 account:2 general:2        nl de
@@ -65,14 +66,13 @@ ASYNC_CAPACITY = {Channel.EMAIL: 1, Channel.WEB_FORM: 1, Channel.POSTAL_MAIL: 1,
 def agents() -> list[AgentProfile]:
     profiles = []
     for line in _STAFF.strip().splitlines():
-        words = line.split()
-        agent_id, team = words[0], words[3]
-        skills = [SkillLevel(skill=w.split(":")[0], proficiency=int(w.split(":")[1])) for w in words if ":" in w]
-        languages = ["en", *(w for w in words[4:] if len(w) == 2)]
+        agent_id, name, team, levels, *others = re.split(r"\s{2,}", line.strip())
+        skills = [SkillLevel(skill=s.split(":")[0], proficiency=int(s.split(":")[1])) for s in levels.split()]
+        languages = ["en", *(others[0].split() if others else [])]
         profiles.append(
             AgentProfile(
                 agent_id=agent_id,
-                name=" ".join(words[1:3]),
+                name=name,
                 team=team,
                 tier=Tier.SUPERVISOR if agent_id in SUPERVISORS else Tier.AGENT,
                 skills=skills,
@@ -242,7 +242,7 @@ DISPOSITIONS = {
 TIERS = {"standard": 0.75, "gold": 0.2, "platinum": 0.05}
 PRODUCTS = ("broadband", "fibre-1000", "e-billing", "mobile-sim", "tv-bundle")
 CONSENT = 0.6
-CUSTOMERS = 600
+CUSTOMERS = 400
 
 
 @dataclass(frozen=True)
