@@ -232,7 +232,11 @@ def final_report(run: Run) -> Group:
     table.add_row("abandonment", f"{figures['abandonment']:.1%}", share(kept.get("abandonment_rate")))
     table.add_row("occupancy", f"{figures['occupancy']:.1%}", share(kept.get("occupancy")))
     table.add_row("AHT", f"{figures['aht']:.0f} s", scaled(kept.get("aht")))
-    table.add_row("resolved first time", f"{figures['fcr']:.1%}", share(kept.get("fcr")))
+    table.add_row(
+        "resolved / first-contact resolution",
+        f"{figures['fcr']:.1%} resolved",
+        f"{share(kept.get('fcr'))} (no repeat contact in 7 days)",
+    )
     table.add_row(
         "upsell acceptance",
         f"{figures['upsell_acceptance']:.1%} ({tally.bought} of {tally.bought + tally.declined}, "

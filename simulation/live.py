@@ -236,6 +236,16 @@ class LiveDay:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
+    async def request(self, method: str, url: str, **options: Any) -> httpx.Response:
+        """A REST call, tried again after a transport error (a kept-alive connection the server had
+        just closed, say); at most three tries."""
+        for attempt in range(2):
+            try:
+                return await self.http.request(method, url, **options)
+            except httpx.TransportError:
+                await asyncio.sleep(0.5 * (attempt + 1))
+        return await self.http.request(method, url, **options)
+
     # --- setting the tenant up ---------------------------------------------------------------
 
     async def setup(self, *, within: float = 90) -> None:
@@ -243,12 +253,14 @@ class LiveDay:
         (a worker that joined its group after a request was published would not have seen it)."""
         routing, upsell = self.urls["routing"], self.urls["upsell"]
         for offer_id, offer in tenant.OFFERS.items():
-            (await self.http.put(f"{upsell}/v1/offers/{offer_id}", json=offer)).raise_for_status()
+            (await self.request("PUT", f"{upsell}/v1/offers/{offer_id}", json=offer)).raise_for_status()
         policies = {p.queue: scaled(p, self.plan.speed) for p in tenant.queues(self.plan.policy)}
         deadline = time.monotonic() + within
         while True:
-            queues = {q["policy"]["queue"]: q["policy"] for q in (await self.http.get(f"{routing}/v1/queues")).json()}
-            listed = {a["profile"]["agent_id"]: a for a in (await self.http.get(f"{routing}/v1/agents")).json()}
+            queues = {
+                q["policy"]["queue"]: q["policy"] for q in (await self.request("GET", f"{routing}/v1/queues")).json()
+            }
+            listed = {a["profile"]["agent_id"]: a for a in (await self.request("GET", f"{routing}/v1/agents")).json()}
             missing_queues = [  # `general` exists from the start, as the default policy
                 q for q, p in policies.items() if queues.get(q, {}).get("wrap_up_seconds") != p["wrap_up_seconds"]
             ]
@@ -260,13 +272,15 @@ class LiveDay:
                     f"routing did not show queues {missing_queues}, agents {missing} within {within:.0f} s"
                 )
             for queue in missing_queues:
-                (await self.http.put(f"{routing}/v1/queues/{queue}", json=policies[queue])).raise_for_status()
+                (await self.request("PUT", f"{routing}/v1/queues/{queue}", json=policies[queue])).raise_for_status()
             for agent_id in missing:
                 if agent_id not in listed:
                     profile = self.agents[agent_id].model_dump(mode="json", exclude={"agent_id"})
-                    (await self.http.put(f"{routing}/v1/agents/{agent_id}", json=profile)).raise_for_status()
+                    (await self.request("PUT", f"{routing}/v1/agents/{agent_id}", json=profile)).raise_for_status()
                 else:
-                    state = await self.http.post(f"{routing}/v1/agents/{agent_id}/state", json={"state": "available"})
+                    state = await self.request(
+                        "POST", f"{routing}/v1/agents/{agent_id}/state", json={"state": "available"}
+                    )
                     state.raise_for_status()
             await asyncio.sleep(1)
 
@@ -423,7 +437,7 @@ class LiveDay:
             "products": list(customer.products),
             "marketing_consent": customer.marketing_consent,
         }
-        answer = await self.http.patch(f"{self.urls['intake']}/v1/customers/{contact.customer_id}", json=update)
+        answer = await self.request("PATCH", f"{self.urls['intake']}/v1/customers/{contact.customer_id}", json=update)
         if answer.status_code != 200:
             self.errors.append(f"customer profile: {answer.status_code} {answer.text[:200]}")
 
@@ -457,12 +471,12 @@ class LiveDay:
             end = datetime.now(UTC) + timedelta(minutes=1)
             midnight = since.replace(hour=0, minute=0, second=0, microsecond=0)  # day buckets start there
             window = {"start": midnight.isoformat(), "end": end.isoformat(), "bucket": "day"}
-            answer = await self.http.get(f"{records}/v1/kpis", params=window)
+            answer = await self.request("GET", f"{records}/v1/kpis", params=window)
             kpis = answer.json() if answer.status_code == 200 else {"error": answer.text[:300]}
             if isinstance(kpis, list) and self._caught_up(kpis):
                 break
             await asyncio.sleep(1)
-        verified = await self.http.get(f"{records}/v1/verify/log", timeout=600)
+        verified = await self.request("GET", f"{records}/v1/verify/log", timeout=600)
         return {
             "kpis": kpis,
             "verify": verified.json() if verified.status_code == 200 else {"error": verified.text[:300]},

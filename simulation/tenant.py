@@ -83,13 +83,13 @@ def agents() -> list[AgentProfile]:
     return profiles
 
 
-# Relaxation: after 45 s any proficiency two below the minimum will do, after 2 min any language,
-# after 4 min anyone at all — nobody waits for ever for a Finnish-speaking complaints expert.
+# Relaxation: after 30 s any proficiency two below the minimum will do, after a minute any language,
+# after 3 minutes anyone at all — nobody waits for ever for a Finnish-speaking complaints expert.
 STEPS = [
     RelaxationStep(after_seconds=0),
-    RelaxationStep(after_seconds=45, proficiency_relaxed_by=2),
-    RelaxationStep(after_seconds=120, proficiency_relaxed_by=4, require_language=False),
-    RelaxationStep(after_seconds=240, require_language=False, require_skills=False),
+    RelaxationStep(after_seconds=30, proficiency_relaxed_by=2),
+    RelaxationStep(after_seconds=60, proficiency_relaxed_by=4, require_language=False),
+    RelaxationStep(after_seconds=180, require_language=False, require_skills=False),
 ]
 WRAP_UP_SECONDS = 20.0
 _QUEUES: dict[str, tuple[int, list[str]]] = {
@@ -205,7 +205,7 @@ REQUIRED: dict[str, tuple[str, int]] = {
 }
 PRIORITY = {"complaint": 60, "cancellation": 55, "account_access": 50}
 # Contacts per hour at 08:00, 09:00, …, 19:00, at the peak: a morning peak, lunch dip, afternoon bump.
-PEAK_PER_HOUR = 270.0
+PEAK_PER_HOUR = 240.0
 CURVE = (0.55, 0.85, 1.0, 0.95, 0.8, 0.72, 0.88, 0.95, 0.8, 0.62, 0.48, 0.38)
 OPENS = 8  # o'clock
 
