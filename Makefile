@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BIN := .venv/bin
 
-.PHONY: help install browser infra-up infra-down infra-status lint schemas test run simulate eval-intake bench clean
+.PHONY: help install browser kustomize manifests infra-up infra-down infra-status lint schemas test run simulate eval-intake bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -22,15 +22,22 @@ infra-status:  ## show whether the local servers run, where, and their logs
 	$(PYTHON) deploy/local/infra.py status
 
 lint: install  ## ruff, formatting, mypy --strict, service boundaries (import-linter) and event-schema drift
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports && $(BIN)/python -m frontline.contracts.schemas --check
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports && $(BIN)/python -m frontline.contracts.schemas --check \
+	  && $(BIN)/python deploy/k8s/generate.py --check
 
 schemas: install  ## regenerate docs/events/ (JSON Schema + AsyncAPI) from the event models
 	$(BIN)/python -m frontline.contracts.schemas
 
+kustomize:  ## build the pinned kustomize into .local/bin (first run only)
+	scripts/install_kustomize.sh
+
+manifests: install kustomize  ## regenerate deploy/k8s/base, render dev and prod, validate and check policies
+	$(BIN)/python deploy/k8s/generate.py && $(BIN)/python deploy/k8s/policies.py
+
 browser:  ## Debian's Chromium for the wallboard's browser test (first run only)
 	scripts/install_browser.sh
 
-test: lint infra-up browser  ## the whole test suite against the real local servers
+test: lint infra-up browser kustomize  ## the whole test suite against the real local servers
 	$(BIN)/pytest
 
 run: install infra-up  ## the whole suite on this machine, with live progress

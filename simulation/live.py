@@ -197,9 +197,7 @@ class LiveDay:
         self.urls = urls
         self.http = httpx.AsyncClient(headers={"X-API-Key": api_key}, timeout=15)
         self.producer = EventProducer(settings, client_id=f"frontline-demo-{plan.tenant}")
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers, client_id=f"frontline-demo-{plan.tenant}"
-        )
+        self.consumer = AIOKafkaConsumer(**settings.kafka_connection(), client_id=f"frontline-demo-{plan.tenant}")
         self.tally = Tally(speed=plan.speed)
         self.rng = random.Random(plan.seed + 7)
         self.agents = {a.agent_id: a for a in tenant.agents()}
@@ -460,7 +458,12 @@ class LiveDay:
     def _caught_up(self, kpis: list[dict[str, Any]]) -> bool:
         settled = sum(int(k["answered"]) + int(k["abandoned"]) for k in kpis)
         accepted = sum(int(k["accepted"]) for k in kpis)
-        return settled >= self.tally.assigned + self.tally.abandoned and accepted >= self.tally.bought
+        handled = sum(int(k["handled"]) for k in kpis)
+        return (
+            settled >= self.tally.assigned + self.tally.abandoned
+            and handled >= self.tally.completed
+            and accepted >= self.tally.bought
+        )
 
     async def records_check(self, since: datetime, *, stopping: asyncio.Event, within: float = 180) -> dict[str, Any]:
         """What the records service says once it has caught up: the run's KPIs, and the whole log verified."""

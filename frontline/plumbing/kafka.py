@@ -61,9 +61,7 @@ def all_topics() -> list[str]:
 
 async def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> None:
     """Create missing topics with the configured partitions; existing ones are left alone."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=REQUEST_TIMEOUT_MS
-    )
+    admin = AIOKafkaAdminClient(**settings.kafka_connection(), request_timeout_ms=REQUEST_TIMEOUT_MS)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -76,7 +74,7 @@ async def ensure_topics(settings: Settings, names: Iterable[str] | None = None) 
                             name,
                             settings.kafka_topic_partitions,
                             settings.kafka_replication_factor,
-                            topic_configs=_topic_config(name),
+                            topic_configs=topic_config(name),
                         )
                         for name in missing
                     ]
@@ -90,9 +88,7 @@ async def ensure_topics(settings: Settings, names: Iterable[str] | None = None) 
 
 async def partitions_of(settings: Settings, topic: str) -> list[int]:
     """The partition numbers of an existing topic, from the broker."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=REQUEST_TIMEOUT_MS
-    )
+    admin = AIOKafkaAdminClient(**settings.kafka_connection(), request_timeout_ms=REQUEST_TIMEOUT_MS)
     await admin.start()
     try:
         [description] = await admin.describe_topics([topic])
@@ -104,7 +100,7 @@ async def partitions_of(settings: Settings, topic: str) -> list[int]:
     return partitions
 
 
-def _topic_config(name: str) -> dict[str, str]:
+def topic_config(name: str) -> dict[str, str]:
     """Retention from the registry for a Frontline topic and its DLQ; internal state topics are compacted."""
     for topic, spec in TOPICS.items():
         if spec.internal and name == topic.value:
@@ -179,7 +175,7 @@ class EventProducer:
 
     def __init__(self, settings: Settings, *, client_id: str) -> None:
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **settings.kafka_connection(),
             client_id=client_id,
             acks="all",
             enable_idempotence=True,
@@ -279,7 +275,7 @@ class EventConsumer:
     ) -> None:
         self._consumer = AIOKafkaConsumer(
             *topics,
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **settings.kafka_connection(),
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -311,7 +307,7 @@ def keyed_group_consumer(settings: Settings, *, group: str, client_id: str) -> A
     the same partition number of each, so one worker sees everything of a key. Reads committed
     records only, commits by hand."""
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **settings.kafka_connection(),
         group_id=group,
         client_id=client_id,
         enable_auto_commit=False,

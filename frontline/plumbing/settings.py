@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from aiokafka.helpers import create_ssl_context
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from frontline.plumbing.auth import ApiKey, development_keys
@@ -25,6 +26,15 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "FRONTLINE_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="SASL_SSL with SCRAM-SHA-512 for a Strimzi KafkaUser on a TLS listener."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, description="The cluster CA (Strimzi: <cluster>-cluster-ca-cert)."
     )
     kafka_topic_partitions: int = Field(default=3, ge=1)
     kafka_replication_factor: int = Field(default=1, ge=1)
@@ -53,6 +63,17 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
+    def _kafka_credentials_complete(self) -> Settings:
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"kafka_security_protocol {self.kafka_security_protocol} needs FRONTLINE_KAFKA_SASL_USERNAME "
+                "and FRONTLINE_KAFKA_SASL_PASSWORD"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> Settings:
         plain = [key.name for key in self.api_keys if key.key is not None]
         if self.environment == "production" and plain:
@@ -60,6 +81,25 @@ class Settings(BaseSettings):
         if self.environment == "production" and not self.api_keys:
             raise ValueError("FRONTLINE_API_KEYS must be set in production")
         return self
+
+    def kafka_connection(self) -> dict[str, Any]:
+        """The options every aiokafka client of a service connects with: servers and security."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.kafka_bootstrap_servers,
+            "security_protocol": self.kafka_security_protocol,
+        }
+        if self.kafka_security_protocol in ("SSL", "SASL_SSL"):
+            options["ssl_context"] = create_ssl_context(
+                cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None
+            )
+        if self.kafka_security_protocol.startswith("SASL"):
+            assert self.kafka_sasl_password is not None  # checked at validation
+            options |= {
+                "sasl_mechanism": self.kafka_sasl_mechanism,
+                "sasl_plain_username": self.kafka_sasl_username,
+                "sasl_plain_password": self.kafka_sasl_password.get_secret_value(),
+            }
+        return options
 
     def effective_api_keys(self) -> list[ApiKey]:
         """The configured keys, plus the well-known development keys outside production."""

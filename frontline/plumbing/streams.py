@@ -12,12 +12,27 @@ from frontline.plumbing.kafka import EventProducer, Handler, process
 from frontline.plumbing.settings import Settings
 
 
+def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
+    connection = settings.kafka_connection()
+    if settings.kafka_security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=connection["sasl_plain_username"],
+            password=connection["sasl_plain_password"],
+            mechanism=connection["sasl_mechanism"],
+            ssl_context=connection.get("ssl_context"),
+        )
+    if settings.kafka_security_protocol == "SSL":
+        return faust.SSLCredentials(connection["ssl_context"])
+    return None
+
+
 def create_faust_app(settings: Settings, *, service: str) -> faust.App:
     """A faust app whose consumer group is the service; values stay raw bytes until validated."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         f"{settings.kafka_group_prefix}-{service}",
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+        broker_credentials=_credentials(settings),
         value_serializer="raw",
         key_serializer="raw",
         store="memory://",

@@ -37,7 +37,7 @@ class SnapshotRecord(BaseModel):
 
 def committed_reader(settings: Settings) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **settings.kafka_connection(),
         enable_auto_commit=False,
         isolation_level="read_committed",
         request_timeout_ms=REQUEST_TIMEOUT_MS + 5_000,

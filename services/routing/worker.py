@@ -124,7 +124,7 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         while self._to_take:
             number = min(self._to_take)
             producer = AIOKafkaProducer(
-                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                **self._settings.kafka_connection(),
                 client_id=f"frontline-routing-p{number}",
                 transactional_id=f"{self.group}-p{number}",
                 acks="all",

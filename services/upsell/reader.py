@@ -35,7 +35,7 @@ class LedgerReader:
 
     async def start(self) -> None:
         self._reader = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            **self._settings.kafka_connection(),
             enable_auto_commit=False,
             isolation_level="read_committed",
             request_timeout_ms=REQUEST_TIMEOUT_MS + 5_000,

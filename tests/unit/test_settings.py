@@ -1,4 +1,5 @@
 import json
+import ssl
 
 import pytest
 from pydantic import ValidationError
@@ -46,3 +47,31 @@ def test_a_bad_value_names_the_variable(monkeypatch):
     monkeypatch.setenv("FRONTLINE_HTTP_PORT", "99999")
     with pytest.raises(ValidationError, match="http_port"):
         Settings()
+
+
+def test_kafka_connects_in_plain_text_locally():
+    settings = Settings()
+    assert settings.kafka_connection() == {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "security_protocol": "PLAINTEXT",
+    }
+
+
+def test_kafka_over_sasl_needs_a_user_and_a_password(monkeypatch):
+    monkeypatch.setenv("FRONTLINE_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    with pytest.raises(ValidationError, match="FRONTLINE_KAFKA_SASL_USERNAME and FRONTLINE_KAFKA_SASL_PASSWORD"):
+        Settings()
+
+
+def test_kafka_over_sasl_ssl_carries_the_strimzi_user_and_a_tls_context(monkeypatch):
+    monkeypatch.setenv("FRONTLINE_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("FRONTLINE_KAFKA_SASL_USERNAME", "frontline-intake")
+    monkeypatch.setenv("FRONTLINE_KAFKA_SASL_PASSWORD", "s3cret-from-the-kafkauser-secret")
+    options = Settings().kafka_connection()
+    assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert (options["sasl_plain_username"], options["sasl_plain_password"]) == (
+        "frontline-intake",
+        "s3cret-from-the-kafkauser-secret",
+    )
+    assert isinstance(options["ssl_context"], ssl.SSLContext)
+    assert "s3cret" not in repr(Settings()), "the password is a secret in logs and reprs"
