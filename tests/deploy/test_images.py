@@ -6,6 +6,9 @@ install carries every data file the code reads."""
 import importlib
 import importlib.util
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
@@ -81,3 +84,43 @@ def test_the_installed_package_carries_every_data_file_the_code_reads():
             assert any(fnmatch(path.name, g) for g in patterns.get(owner, [])), (
                 f"{path.relative_to(ROOT)} is not package data: a non-editable install (the images) would lack it"
             )
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_what_the_image_copies_is_enough_to_build_the_service(service, tmp_path):
+    """Only the files the Dockerfile copies, first on the path: the service's app builds from them
+    (no import of another service, the simulator or the tests), with production-like settings."""
+    for op, argument in _instructions(service):
+        if op == "COPY" and not argument.startswith("--from"):
+            *sources, target = argument.split()
+            for source in sources:
+                destination = tmp_path / (
+                    target.rstrip("/") + "/" + Path(source).name if target.endswith("/") else target
+                )
+                if target == "./":
+                    destination = tmp_path / Path(source).name
+                if (ROOT / source).is_dir():
+                    shutil.copytree(ROOT / source, destination, ignore=shutil.ignore_patterns("__pycache__"))
+                else:
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(ROOT / source, destination)
+    probe = (
+        f"import sys, services.{service}.app as app\n"
+        "assert app.__file__.startswith(sys.argv[1]), app.__file__\n"
+        "from frontline.plumbing.settings import Settings\n"
+        "api = app.create(Settings())\n"
+        "assert '/readyz' in api.openapi()['paths']\n"
+        "leaked = [m for m in sys.modules if m.split('.')[0] in ('simulation', 'wallboard', 'tests')\n"
+        f"          or m.startswith('services.') and m.split('.')[1] != '{service}']\n"
+        "assert not leaked, leaked\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin", "FRONTLINE_DATA_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
