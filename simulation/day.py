@@ -44,6 +44,14 @@ class DemoBehaviour:
     def matched(self, agent: AgentProfile, contact: Incoming) -> bool:
         return _fit(agent, contact).matched
 
+    def comes_back(self, contact: Incoming, resolution: Resolution, at: float) -> Incoming | None:
+        later = tenant.comes_back(self.rng, contact.data.channel, resolution)
+        if later is None:
+            return None
+        after, patience = later
+        data = contact.data.model_copy(update={"repeat_contact": True})
+        return Incoming(f"{contact.contact_id}r", at + after, data, patience, contact.concern)
+
 
 def _fit(agent: AgentProfile, contact: Incoming) -> tenant.Fit:
     return tenant.Fit.of(agent, contact.data.required_skills[0], contact.data.language.code)
@@ -78,13 +86,14 @@ class Figures:
     aht: float
     matched: float  # answered by an agent with the skill, the level and the language
     resolved: float
+    repeats: float  # of the contacts offered, customers back about a matter left unresolved
     occupancy_spread: float  # standard deviation of the agents' occupancies
     occupancy_range: float  # busiest minus idlest agent
 
     @classmethod
     def of(cls, outcome: Outcome, contacts: dict[str, Incoming]) -> Figures:
-        def live(contact_id: str) -> bool:
-            return contacts[contact_id].data.channel.value in LIVE
+        def live(contact_id: str) -> bool:  # a repeat (id + "r") comes on its first contact's channel
+            return contacts[contact_id.rstrip("r")].data.channel.value in LIVE
 
         answered = len(outcome.waits)
         offered = answered + len(outcome.abandoned)
@@ -102,6 +111,7 @@ class Figures:
             aht=statistics.fmean(outcome.handles) if outcome.handles else 0.0,
             matched=outcome.matched / max(1, answered),
             resolved=outcome.resolved / max(1, answered),
+            repeats=outcome.repeats / max(1, offered),
             occupancy_spread=statistics.pstdev(shares),
             occupancy_range=max(shares) - min(shares),
         )
@@ -124,6 +134,7 @@ COLUMNS: list[tuple[str, str, Callable[[float], str]]] = [
     ("aht", "AHT", lambda v: f"{v:.0f} s"),
     ("matched", "handled by a fitting agent", lambda v: f"{v:.1%}"),
     ("resolved", "resolved first time", lambda v: f"{v:.1%}"),
+    ("repeats", "repeat contacts (came back unresolved)", lambda v: f"{v:.1%}"),
     ("occupancy_spread", "fairness: occupancy std dev", lambda v: f"{v:.3f}"),
     ("occupancy_range", "fairness: busiest minus idlest", lambda v: f"{v:.3f}"),
 ]

@@ -56,7 +56,7 @@ class Incoming:
 
 
 class Behaviour(Protocol):
-    """How agents answer offers and handle contacts."""
+    """How agents answer offers and handle contacts, and whether a customer comes back."""
 
     def accepts(self, agent: AgentProfile, contact: Incoming) -> bool: ...
 
@@ -65,6 +65,10 @@ class Behaviour(Protocol):
     def completes(self, agent: AgentProfile, contact: Incoming) -> tuple[str, Resolution]: ...
 
     def matched(self, agent: AgentProfile, contact: Incoming) -> bool: ...
+
+    def comes_back(self, contact: Incoming, resolution: Resolution, at: float) -> Incoming | None:
+        """The customer's next contact about the same matter, if the one handled at `at` left it open."""
+        ...
 
 
 @dataclass
@@ -79,6 +83,7 @@ class Outcome:
     handles: list[float] = field(default_factory=list)
     matched: int = 0  # answered by an agent with the skill, the level and the language
     resolved: int = 0
+    repeats: int = 0  # contacts that are a customer coming back about a matter left unresolved
     agent_busy: dict[str, float] = field(default_factory=dict)  # handling or wrapping up, s
     seconds: float = 0.0
     agents: int = 0
@@ -192,6 +197,11 @@ def run(
             heapq.heappush(pending, (at + wrap_up.get(queue, 0.0), next(order), "released", contact_id))
             if contact.at >= measure_from and resolution is Resolution.RESOLVED:
                 outcome.resolved += 1
+            again = behaviour.comes_back(contact, resolution, at)
+            if again is not None and again.at <= last:
+                incoming[again.contact_id] = again
+                heapq.heappush(pending, (again.at, next(order), "arrive", again.contact_id))
+                outcome.repeats += again.at >= measure_from
         while facts:
             fact = facts.pop(0)
             data = fact.data
@@ -249,6 +259,9 @@ class _Exponential:
 
     def matched(self, agent: AgentProfile, contact: Incoming) -> bool:
         return True
+
+    def comes_back(self, contact: Incoming, resolution: Resolution, at: float) -> Incoming | None:
+        return None
 
 
 RECEIVED = ContactReceivedData.model_validate(

@@ -228,6 +228,7 @@ REJECT = 0.04  # an agent turns an offer down
 NO_LANGUAGE_FACTOR, NO_SKILL_FACTOR, PER_LEVEL_SHORT = 1.5, 1.6, 0.12
 RESOLVED = 0.88
 RESOLVED_UNSKILLED = 0.62
+COME_BACK, COME_BACK_AFTER = 0.7, 5400.0  # of the unresolved, come back after 1.5 h on average
 DISPOSITIONS = {
     "billing": ("explained_bill", "refund_issued", "payment_plan"),
     "technical_support": ("fixed_remotely", "technician_booked", "reset_device"),
@@ -367,6 +368,14 @@ def completion(rng: random.Random, concern: str, fit: Fit) -> tuple[str, Resolut
     resolved = rng.random() < (RESOLVED if fit.matched else RESOLVED_UNSKILLED)
     disposition = rng.choice(DISPOSITIONS.get(concern, DISPOSITIONS["general"]))
     return disposition, Resolution.RESOLVED if resolved else Resolution.UNRESOLVED
+
+
+def comes_back(rng: random.Random, channel: Channel, resolution: Resolution) -> tuple[float, float | None] | None:
+    """After an unresolved contact most customers try again: (how much later, s; their patience)."""
+    if resolution is Resolution.RESOLVED or rng.random() >= COME_BACK:
+        return None
+    mean_patience = PATIENCE.get(channel)
+    return rng.expovariate(1 / COME_BACK_AFTER), None if mean_patience is None else rng.expovariate(1 / mean_patience)
 
 
 def buys(rng: random.Random, offer_id: str) -> bool:

@@ -9,11 +9,21 @@ from simulation.day import DemoBehaviour, day, simulate_day
 from simulation.engine import run
 
 
-def test_every_arriving_contact_is_answered_or_abandoned_exactly_once():
+def test_every_arriving_contact_and_every_repeat_is_answered_or_abandoned_exactly_once():
     contacts = list(day(random.Random(3), start_hour=9, hours=2, scale=1.0))
     outcome = run(tenant.queues("fifo"), tenant.agents(), contacts, DemoBehaviour(random.Random(4)))
-    assert sorted(outcome.answered + outcome.abandoned) == sorted(c.contact_id for c in contacts)
-    assert len(set(outcome.answered)) == len(outcome.answered)
+    settled = outcome.answered + outcome.abandoned
+    repeats = [c for c in settled if c.endswith("r")]
+    assert sorted(c for c in settled if not c.endswith("r")) == sorted(c.contact_id for c in contacts)
+    assert len(set(settled)) == len(settled)
+    assert len(repeats) == outcome.repeats > 0
+    assert {r.removesuffix("r") for r in repeats} <= set(outcome.answered), "only a handled contact comes back"
+
+
+def test_unresolved_contacts_come_back_more_often_when_agents_do_not_fit():
+    skills = simulate_day("strict", seed=9, start_hour=9, hours=3)
+    fifo = simulate_day("fifo", seed=9, start_hour=9, hours=3)
+    assert fifo.repeats > skills.repeats
 
 
 def test_strict_skills_only_ever_reach_a_fitting_agent_and_fifo_mostly_does_not():
