@@ -216,6 +216,7 @@ def final_report(run: Run) -> Group:
         return "-" if value is None else f"{value:.1%}"
 
     table.add_row("contacts submitted / received", f"{tally.submitted} / {tally.received}", "")
+    table.add_row("of them repeat contacts (came back unresolved)", str(tally.repeats), "")
     table.add_row(
         "offered (answered + abandoned)",
         str(tally.assigned + tally.abandoned),

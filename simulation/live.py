@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import random
 import statistics
@@ -76,6 +77,7 @@ class Tally:
 
     speed: float
     submitted: int = 0
+    repeats: int = 0  # of the submitted, customers back about a matter left unresolved
     received: int = 0
     assigned: int = 0
     abandoned: int = 0
@@ -131,7 +133,8 @@ class Tally:
 
     @property
     def open(self) -> int:
-        return self.received - self.completed - self.abandoned
+        """Contacts submitted and not yet completed or abandoned (on their way through intake too)."""
+        return self.submitted - self.completed - self.abandoned
 
     def occupancy(self, wall: float) -> float:
         seconds = dict(self.agent_seconds)
@@ -180,6 +183,7 @@ class Plan:
 
 @dataclass
 class _Contact:
+    key: str  # the arrival's number in the day, "r" appended for each time the customer came back
     arrival: tenant.Arrival
     contact_id: str | None = None
     requirement: SkillRequirement | None = None
@@ -343,11 +347,11 @@ class LiveDay:
                     await asyncio.wait_for(stopping.wait(), timeout=delay)
             if stopping.is_set():
                 return
-            await self._submit(n, arrival)
+            await self._submit(str(n), arrival)
 
-    async def _submit(self, n: int, arrival: tenant.Arrival) -> None:
+    async def _submit(self, key: str, arrival: tenant.Arrival) -> None:
         customer = self.customers[arrival.customer]
-        external_id = f"{self.plan.tenant}-{n}"
+        external_id = f"{self.plan.tenant}-{key}"
         texts = self.texts.get((arrival.concern, arrival.language)) or self.texts[(arrival.concern, "en")]
         data = ContactSubmittedData(
             channel=arrival.channel,
@@ -355,7 +359,7 @@ class LiveDay:
             customer={"reference": customer.reference, "email": customer.email, "name": customer.name},
             text=self.rng.choice(texts),
         )
-        self.contacts[external_id] = _Contact(arrival)
+        self.contacts[external_id] = _Contact(key, arrival)
         event = ContactSubmitted.new(data=data, tenant=self.plan.tenant, source=SOURCE, occurred_at=datetime.now(UTC))
         await self.producer.enqueue(event)
         self.tally.submitted += 1
@@ -407,6 +411,11 @@ class LiveDay:
             disposition, resolution = tenant.completion(self.rng, contact.arrival.concern, fit)
             done = Handled(agent_id=data.agent_id, disposition=disposition, resolution=resolution)
             self.later(handle, lambda: self._publish(ContactHandled, done, data.contact_id))
+            again = tenant.comes_back(self.rng, contact.arrival.channel, resolution)
+            if again is not None and self.wall() * self.plan.speed + handle + again[0] < self.plan.hours * 3600:
+                at = self.wall() * self.plan.speed + handle + again[0]
+                repeat = dataclasses.replace(contact.arrival, at=at, patience=again[1])
+                self.later(handle + again[0], functools.partial(self._repeat, f"{contact.key}r", repeat))
         elif isinstance(event, OfferSuggested):
             bought = tenant.buys(self.rng, data.offer_id)
             revenue = float(tenant.OFFERS.get(data.offer_id, {}).get("value", 0)) if bought else 0.0
@@ -426,6 +435,11 @@ class LiveDay:
                 outcome=OutcomeKind.ACCEPTED,
             )
             self.later(HEARD_SECONDS, lambda: self._publish(SuggestionAnswered, outcome, data.contact_id))
+
+    async def _repeat(self, key: str, arrival: tenant.Arrival) -> None:
+        """The customer comes back about the matter the last contact left unresolved."""
+        await self._submit(key, arrival)
+        self.tally.repeats += 1
 
     async def _profile(self, contact: _Contact) -> None:
         """A customer's first contact: the CRM fills in what the demo knows of them."""

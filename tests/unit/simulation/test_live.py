@@ -32,7 +32,7 @@ def test_every_duration_of_a_policy_runs_speed_times_faster_and_nothing_else_cha
 
 
 def test_the_tally_counts_waits_in_simulated_seconds_and_service_level_on_live_channels_only():
-    tally = Tally(speed=60)
+    tally = Tally(speed=60, submitted=3)
     tally.see(contact_received(contact_id="v", channel="voice"), wall=0)
     tally.see(contact_received(contact_id="e", channel="email"), wall=0)
     tally.see(contact_received(contact_id="late", channel="chat"), wall=0)
