@@ -232,7 +232,7 @@ def final_report(run: Run) -> Group:
     table.add_row("ASA", f"{figures['asa']:.1f} s", scaled(kept.get("asa")))
     table.add_row("abandonment", f"{figures['abandonment']:.1%}", share(kept.get("abandonment_rate")))
     table.add_row("occupancy", f"{figures['occupancy']:.1%}", share(kept.get("occupancy")))
-    table.add_row("AHT", f"{figures['aht']:.0f} s", scaled(kept.get("aht")))
+    table.add_row("AHT", f"{figures['aht']:.1f} s", scaled(kept.get("aht")))
     table.add_row(
         "resolved / first-contact resolution",
         f"{figures['fcr']:.1%} resolved",
