@@ -288,7 +288,8 @@ def main() -> int:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(counts(objects).items()))
         print(f"{overlay}: {len(objects)} objects ({kinds})")
         policies = len(POLICIES) + (len(PRODUCTION) if overlay == "prod" else 0)
-        print(f"  schemas (Kubernetes {KUBERNETES_VERSION}) and {policies} policies: {len(problems)} problems")
+        found = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+        print(f"  schemas (Kubernetes {KUBERNETES_VERSION}) and {policies} policies: {found}")
         for problem in problems:
             print(f"  - {problem}")
         failed |= bool(problems)

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from simulation import tenant
-from simulation.day import DemoBehaviour, day, simulate_day
+from simulation.day import DemoBehaviour, compare, day, simulate_day
 from simulation.engine import run
 
 
@@ -57,3 +57,10 @@ def test_the_intraday_curve_is_closed_outside_opening_hours():
     assert tenant.rate_at(7.5) == 0.0
     assert tenant.rate_at(20.0) == 0.0
     assert tenant.rate_at(10.2) == pytest.approx(tenant.PEAK_PER_HOUR / 3600)
+
+
+def test_a_comparison_spread_over_processes_gives_each_policy_its_days_in_order():
+    result = compare(["strict", "fifo"], days=2, seed=11, workers=2)
+    assert result.days["fifo"][1] == simulate_day("fifo", seed=12)
+    assert result.days["strict"][0] == simulate_day("strict", seed=11)
+    assert result.contacts == sum(f.offered for days in result.days.values() for f in days)
