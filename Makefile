@@ -21,7 +21,7 @@ infra-down:  ## stop the local servers
 infra-status:  ## show whether the local servers run, where, and their logs
 	$(PYTHON) deploy/local/infra.py status
 
-lint: install  ## ruff, formatting, mypy --strict, service boundaries (import-linter) and event-schema drift
+lint: install  ## ruff, formatting, mypy --strict, service boundaries (import-linter), event-schema and manifest drift
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports && $(BIN)/python -m frontline.contracts.schemas --check \
 	  && $(BIN)/python deploy/k8s/generate.py --check
 
@@ -40,7 +40,7 @@ browser:  ## Debian's Chromium for the wallboard's browser test (first run only)
 test: lint infra-up browser kustomize  ## the whole test suite against the real local servers
 	$(BIN)/pytest
 
-run: install infra-up  ## the whole suite on this machine, with live progress
+run: install infra-up  ## the demo contact center on this machine: services, wallboard, a simulated day, report
 	$(BIN)/python scripts/run_suite.py
 
 simulate: install  ## the demo tenant's day in virtual time under routing policies, e.g. POLICY="skills fifo strict"

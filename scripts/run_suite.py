@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -70,6 +71,15 @@ def main() -> int:
     args = parser.parse_args()
     if not demo.OPENS <= args.start < demo.OPENS + len(demo.CURVE) or args.hours <= 0 or args.speed <= 0:
         parser.error("--start must fall in opening hours (8-20), --hours and --speed must be positive")
+    ports = {name: port + args.port_offset for name, port in SERVICES.items()}
+    if not args.exit_when_ready:
+        ports["wallboard"] = args.wallboard_port
+    taken = [f"{port} ({name})" for name, port in ports.items() if not port_free(port)]
+    if taken:
+        parser.error(
+            f"port {', '.join(taken)} already taken (another make run?); stop it, or pass --port-offset N "
+            "for the services and --wallboard-port for the wallboard"
+        )
     console = Console()
     LOGS.mkdir(parents=True, exist_ok=True)
     tenant_id = f"demo-{datetime.now(UTC):%m%d-%H%M}-{uuid.uuid4().hex[:4]}"
@@ -260,6 +270,15 @@ def final_report(run: Run) -> Group:
     if day.errors:
         lines.append(f"[red]{len(day.errors)} driver errors[/], first: {day.errors[0]}")
     return Group(*lines)
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def start(name: str, port: int, extra_env: dict[str, str]) -> Service:

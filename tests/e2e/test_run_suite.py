@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -123,3 +124,20 @@ def test_make_run_drives_a_demo_day_shows_the_wallboard_and_stops_on_ctrl_c(tmp_
     assert "driver errors" not in report
     final = text.rsplit("Frontline services", 1)[-1]
     assert final.count("stopped") == 4, final
+
+
+def test_a_taken_port_is_named_before_anything_starts():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "scripts/run_suite.py", "--port-offset", str(taken - 8002), "--wallboard-port", "0"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2
+    assert f"port {taken} (routing) already taken" in done.stderr
