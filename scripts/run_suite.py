@@ -82,6 +82,8 @@ def main() -> int:
         )
     console = Console()
     LOGS.mkdir(parents=True, exist_ok=True)
+    for stop_signal in STOP_SIGNALS:  # a closed terminal or a kill stops the services too, as Ctrl-C does
+        signal.signal(stop_signal, _interrupt)
     tenant_id = f"demo-{datetime.now(UTC):%m%d-%H%M}-{uuid.uuid4().hex[:4]}"
     key = f"key-{tenant_id}-admin"
     keys = [{"name": f"{tenant_id}-admin", "tenant": tenant_id, "role": "admin", "key": key}]
@@ -123,7 +125,8 @@ async def run_day(plan: Plan, services: list[Service], key: str, args: argparse.
     serving = asyncio.create_task(board.serve())
     run = Run(LiveDay(plan, Settings(), urls, key))
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, run.stopping.set)
+    for stop_signal in STOP_SIGNALS:
+        loop.add_signal_handler(stop_signal, run.stopping.set)
     began = datetime.now(UTC)
     try:
         console.print(
@@ -140,9 +143,10 @@ async def run_day(plan: Plan, services: list[Service], key: str, args: argparse.
                 await asyncio.sleep(0.25)
             await driving
             live.update(view(run))
-        console.print("checking the records: KPIs and the whole signed log …")
+        within = 30 if run.stopping.is_set() else 180  # stopped early: report soon
+        console.print(f"checking the records (once caught up, at most {within} s): KPIs, every contact's chain …")
         checking = time.monotonic()
-        run.records = await run.day.records_check(began, stopping=run.stopping)
+        run.records = await run.day.records_check(began, within=within)
         run.records_seconds = time.monotonic() - checking
         console.print(final_report(run))
         if args.keep_running and not run.stopping.is_set():
@@ -152,7 +156,8 @@ async def run_day(plan: Plan, services: list[Service], key: str, args: argparse.
         await run.day.stop()
         board.should_exit = True
         await serving
-        loop.remove_signal_handler(signal.SIGINT)
+        for stop_signal in STOP_SIGNALS:
+            loop.remove_signal_handler(stop_signal)
     return 0 if healthy(run) else 1
 
 
@@ -191,7 +196,9 @@ def view(run: Run) -> Group:
         f"{figures['occupancy']:.1%}",
         f"{figures['aht']:.0f} s",
         f"{figures['fcr']:.1%}",
-        f"{figures['upsell_acceptance']:.1%} of {tally.bought + tally.declined}",
+        f"{figures['upsell_acceptance']:.1%} of {tally.bought + tally.declined}"
+        if tally.bought + tally.declined
+        else f"{tally.suggested} shown, none answered yet",
     )
     queues = Table(title="waiting now", expand=False)
     for column in ("queue", "waiting", "oldest"):
@@ -200,9 +207,11 @@ def view(run: Run) -> Group:
         queues.add_row(queue, str(count), f"{oldest:.0f} s")
     states = ", ".join(f"{state} {n}" for state, n in sorted(tally.agents_by_state().items()))
     phase = "arrivals done, finishing open contacts" if day.arrivals_done else "contacts arriving"
+    progress = Table.grid(padding=(0, 1))
+    progress.add_row(ProgressBar(total=1.0, completed=done, width=60), f"{done:.0%} of the day")
     return Group(
         Panel(
-            Group(head, ProgressBar(total=1.0, completed=done, width=60), f"{phase}; agents: {states}"),
+            Group(head, progress, f"{phase}; agents: {states}"),
             title=f"Frontline demo day · {plan.tenant}",
         ),
         kpis,
@@ -251,13 +260,16 @@ def final_report(run: Run) -> Group:
     table.add_row(
         "upsell acceptance",
         f"{figures['upsell_acceptance']:.1%} ({tally.bought} of {tally.bought + tally.declined}, "
-        f"revenue {tally.revenue:,.0f})",
+        f"revenue {tally.revenue:,.0f})"
+        if tally.bought + tally.declined
+        else f"none answered ({tally.suggested} shown)",
         share(kept.get("upsell_acceptance")),
     )
     verify = run.records.get("verify", {})
     chain = (
-        f"[green]intact[/]: {verify.get('records_checked')} records checked, "
-        f"tree of {verify.get('tree_size')} leaves, head signed {verify.get('signed_at')}"
+        f"[green]intact[/]: every one of the run's {verify.get('contacts')} contacts "
+        f"({verify.get('records_checked')} records) proved against the signed tree head "
+        f"({verify.get('tree_size')} leaves, signed {verify.get('signed_at')})"
         if verify.get("intact")
         else f"[red]NOT intact[/]: {json.dumps(verify)[:300]}"
     )
@@ -270,6 +282,13 @@ def final_report(run: Run) -> Group:
     if day.errors:
         lines.append(f"[red]{len(day.errors)} driver errors[/], first: {day.errors[0]}")
     return Group(*lines)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def port_free(port: int) -> bool:
