@@ -25,8 +25,6 @@ from frontline.contracts.contacts import ContactReceivedData
 from simulation import tenant
 from simulation.engine import Incoming, Outcome, run
 
-SERVICE_LEVEL_SECONDS = 20.0  # answered within T, of the live channels' contacts
-LIVE = {"voice", "chat", "messaging", "sms", "walk_in"}
 ANGRY_COMPLAINTS = 0.3
 
 
@@ -95,13 +93,15 @@ class Figures:
     @classmethod
     def of(cls, outcome: Outcome, contacts: dict[str, Incoming]) -> Figures:
         def live(contact_id: str) -> bool:  # a repeat (id + "r") comes on its first contact's channel
-            return contacts[contact_id.rstrip("r")].data.channel.value in LIVE
+            return contacts[contact_id.rstrip("r")].data.channel.value in tenant.LIVE
 
         answered = len(outcome.waits)
         offered = answered + len(outcome.abandoned)
         live_offered = sum(map(live, outcome.answered)) + sum(map(live, outcome.abandoned))
         in_time = sum(
-            1 for c, w in zip(outcome.answered, outcome.waits, strict=True) if live(c) and w <= SERVICE_LEVEL_SECONDS
+            1
+            for c, w in zip(outcome.answered, outcome.waits, strict=True)
+            if live(c) and w <= tenant.SERVICE_LEVEL_SECONDS
         )
         shares = list(outcome.agent_occupancy().values())
         return cls(
@@ -129,7 +129,7 @@ def simulate_day(
 
 # name, label, how to show it
 COLUMNS: list[tuple[str, str, Callable[[float], str]]] = [
-    ("service_level", f"service level ({SERVICE_LEVEL_SECONDS:.0f} s, live channels)", lambda v: f"{v:.1%}"),
+    ("service_level", f"service level ({tenant.SERVICE_LEVEL_SECONDS:.0f} s, live channels)", lambda v: f"{v:.1%}"),
     ("asa", "ASA", lambda v: f"{v:.1f} s"),
     ("abandonment", "abandoned", lambda v: f"{v:.2%}"),
     ("occupancy", "occupancy", lambda v: f"{v:.1%}"),

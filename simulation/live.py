@@ -49,8 +49,6 @@ from frontline.plumbing.settings import Settings
 from simulation import tenant
 
 SOURCE = "demo-channels"
-SERVICE_LEVEL_SECONDS = 20.0
-LIVE = {"voice", "chat", "messaging", "sms", "walk_in"}
 THINK_SECONDS = 4.0  # an agent reads the offer before answering
 HEARD_SECONDS = 60.0  # a customer answers a suggestion this long after it is made
 WORKING = {"busy", "wrap_up"}
@@ -108,13 +106,13 @@ class Tally:
             self.assigned += 1
             waited = data.waited_seconds * self.speed
             self.waits.append(waited)
-            if self.channel_of.get(data.contact_id) in LIVE:
+            if self.channel_of.get(data.contact_id) in tenant.LIVE:
                 self.live_offered += 1
-                self.live_in_time += waited <= SERVICE_LEVEL_SECONDS
+                self.live_in_time += waited <= tenant.SERVICE_LEVEL_SECONDS
         elif isinstance(event, ContactAbandoned):
             self.waiting.pop(data.contact_id, None)
             self.abandoned += 1
-            self.live_offered += self.channel_of.get(data.contact_id) in LIVE
+            self.live_offered += self.channel_of.get(data.contact_id) in tenant.LIVE
         elif isinstance(event, ContactCompleted):
             self.completed += 1
             self.resolved += data.resolution == "resolved"

@@ -222,6 +222,9 @@ HANDLE = {
 HANDLE_CV = 0.6
 # Mean patience, s (exponential); asynchronous channels do not hang up.
 PATIENCE = {Channel.VOICE: 150.0, Channel.CHAT: 240.0, Channel.MESSAGING: 900.0, Channel.WALK_IN: 1200.0}
+# The service level counts the live channels' contacts answered within T (e-mail and forms wait by nature).
+SERVICE_LEVEL_SECONDS = 20.0
+LIVE = frozenset({"voice", "chat", "messaging", "sms", "walk_in"})
 REJECT = 0.04  # an agent turns an offer down
 # An agent without the customer's language needs longer (translation), one without the skill longer still,
 # and resolves less often.
