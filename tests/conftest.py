@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.nodeid.startswith(("tests/integration/", "tests/e2e/")):
+        if item.nodeid.startswith(("tests/integration/", "tests/e2e/", "tests/robustness/")):
             item.add_marker(pytest.mark.integration)
 
 

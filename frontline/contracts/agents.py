@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from frontline.contracts.contacts import Channel, LanguageCode, ShortText
+from frontline.contracts.contacts import MAX_SKILLS, Channel, LanguageCode, ShortText
 from frontline.contracts.envelope import Event, EventData, Identifier
 
 SkillName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -59,13 +59,17 @@ class AgentSettings(EventData):
     name: ShortText = ""
     team: ShortText | None = None
     tier: Tier = Tier.AGENT
-    skills: list[SkillLevel] = Field(default_factory=list)
-    languages: list[LanguageCode] = Field(default_factory=list, description="ISO 639-1 codes the agent serves in.")
+    skills: list[SkillLevel] = Field(default_factory=list, max_length=MAX_SKILLS)
+    languages: list[LanguageCode] = Field(
+        default_factory=list, max_length=20, description="ISO 639-1 codes the agent serves in."
+    )
     capacity: dict[Channel, Annotated[int, Field(ge=0, le=50)]] = Field(
         default_factory=lambda: dict(DEFAULT_CAPACITY),
+        max_length=len(Channel),
         description="Contacts at once per channel; a channel left out takes none.",
     )
     exclusive_channels: list[Channel] = Field(
+        max_length=len(Channel),
         default_factory=lambda: [Channel.VOICE, Channel.WALK_IN],
         description="A contact on one of these blocks every other channel, and waits for the others to end.",
     )

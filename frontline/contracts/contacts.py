@@ -5,13 +5,16 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-from frontline.contracts.envelope import Event, EventData
+from frontline.contracts.envelope import DocumentKey, Event, EventData, Timestamp
 
 ShortText = Annotated[str, StringConstraints(max_length=500)]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 MAX_TEXT_LENGTH = 20_000
+MAX_ATTRIBUTES = 50
+MAX_SKILLS = 50
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
 
 
 class Channel(StrEnum):
@@ -49,9 +52,11 @@ class ContactSubmittedData(EventData):
     idempotency_key: ShortText | None = Field(default=None, description="Same key, same contact.")
     customer: CustomerIdentifiers
     subject: ShortText | None = None
-    text: Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)] = ""
+    text: Text = ""
     language_hint: LanguageCode | None = Field(default=None, description="ISO 639-1 code, if the source knows it.")
-    attributes: dict[ShortText, ShortText] = Field(default_factory=dict, description="Free-form source metadata.")
+    attributes: dict[DocumentKey, ShortText] = Field(
+        default_factory=dict, max_length=MAX_ATTRIBUTES, description="Free-form source metadata."
+    )
 
 
 class ContactSubmitted(Event):
@@ -87,10 +92,10 @@ class Sentiment(EventData):
 class CustomerSnapshot(EventData):
     customer_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     tier: ShortText = "standard"
-    products: list[ShortText] = Field(default_factory=list)
+    products: list[ShortText] = Field(default_factory=list, max_length=200)
     preferred_language: LanguageCode | None = None
     marketing_consent: bool = False
-    opted_out_channels: list[Channel] = Field(default_factory=list)
+    opted_out_channels: list[Channel] = Field(default_factory=list, max_length=len(Channel))
     new_customer: bool = False
 
 
@@ -99,18 +104,20 @@ class ContactReceivedData(EventData):
     external_id: ShortText | None = None
     customer: CustomerSnapshot
     subject: ShortText | None = Field(default=None, description="Redacted of personal and payment data.")
-    text: str = Field(default="", description="Redacted of personal and payment data.")
-    redactions: list[ShortText] = Field(default_factory=list, description="Kinds of data redacted, e.g. card.")
+    text: Text = Field(default="", description="Redacted of personal and payment data.")
+    redactions: list[ShortText] = Field(
+        default_factory=list, max_length=20, description="Kinds of data redacted, e.g. card."
+    )
     language: LanguageGuess
     concern: ConcernGuess
-    required_skills: list[SkillRequirement] = Field(default_factory=list)
+    required_skills: list[SkillRequirement] = Field(default_factory=list, max_length=MAX_SKILLS)
     priority: int = Field(ge=0, le=100, description="Higher is more urgent.")
-    priority_reasons: list[ShortText] = Field(default_factory=list)
+    priority_reasons: list[ShortText] = Field(default_factory=list, max_length=20)
     sentiment: Sentiment
     escalate: bool = False
     repeat_contact: bool = Field(default=False, description="Same customer, same concern within 7 days.")
-    arrived_at: AwareDatetime | None = Field(default=None, description="When the customer made contact.")
-    attributes: dict[ShortText, ShortText] = Field(default_factory=dict)
+    arrived_at: Timestamp | None = Field(default=None, description="When the customer made contact.")
+    attributes: dict[DocumentKey, ShortText] = Field(default_factory=dict, max_length=MAX_ATTRIBUTES)
 
 
 class ContactReceived(Event):

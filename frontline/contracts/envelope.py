@@ -7,10 +7,38 @@ from datetime import UTC, datetime
 from typing import Annotated, ClassVar, Self, TypeVar
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 TenantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+# A key that becomes a document key in the store: no `$` operator prefix, no `.` path, no NUL.
+DocumentKey = Annotated[str, StringConstraints(pattern=r"^[^$.\x00][^.\x00]{0,63}$")]
+Count = Annotated[int, Field(ge=0, le=2**53)]
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
+MAX_MONEY = 1e12
+MAX_SECONDS = 1e9  # about 31 years: any duration a contact center measures
+MAX_EVENT_BYTES = 900_000  # the broker takes messages up to 1 MiB, headers and batch overhead included
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2099
+
+
+def _plausible(moment: datetime) -> datetime:
+    """In UTC, and inside the years a contact center's records can hold (year 1 and 9999 are typos
+    or attacks; both overflow date arithmetic). The year is checked before any conversion can overflow."""
+    if not EARLIEST_YEAR < moment.year < LATEST_YEAR:
+        raise ValueError(f"must lie between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return moment.astimezone(UTC)
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    AfterValidator(_plausible),
+    Field(
+        json_schema_extra={
+            "formatMinimum": f"{EARLIEST_YEAR + 1}-01-01T00:00:00Z",
+            "formatMaximum": f"{LATEST_YEAR}-01-01T00:00:00Z",
+        }
+    ),
+]
 E = TypeVar("E", bound="Event")
 
 
@@ -18,13 +46,17 @@ class EventData(BaseModel):
     """Base of every event's `data`. Unknown fields are ignored so that additive changes
     made by a newer producer never break an older consumer."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False)
+
+
+class EventTooLarge(ValueError):
+    """An event whose JSON would exceed what the broker carries."""
 
 
 class Event(BaseModel):
     """An immutable fact. Subclasses fix `type`, `version` and the shape of `data`."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False)
 
     type_name: ClassVar[str]
     type_version: ClassVar[int] = 1
@@ -32,18 +64,13 @@ class Event(BaseModel):
     id: UUID = Field(description="Unique per event; consumers are idempotent on it.")
     type: str
     version: int
-    occurred_at: AwareDatetime = Field(description="When the fact happened, UTC.")
+    occurred_at: Timestamp = Field(description="When the fact happened, UTC.")
     source: Identifier = Field(description="The system or service that produced the event.")
     tenant: TenantId = Field(description="The company this event belongs to.")
     contact_id: Identifier | None = Field(default=None, description="The contact it is about, if any.")
     correlation_id: Identifier = Field(description="Ties together everything about one contact.")
     causation_id: Identifier | None = Field(default=None, description="The id of the event that caused this one.")
     data: EventData
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _in_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
 
     @classmethod
     def new(
@@ -94,4 +121,8 @@ class Event(BaseModel):
         )
 
     def to_json(self) -> bytes:
-        return self.model_dump_json().encode()
+        """The event as it travels; EventTooLarge if it would not fit in a broker message."""
+        encoded = self.model_dump_json().encode()
+        if len(encoded) > MAX_EVENT_BYTES:
+            raise EventTooLarge(f"the event is {len(encoded):,} bytes as JSON; at most {MAX_EVENT_BYTES:,} are carried")
+        return encoded

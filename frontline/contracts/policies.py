@@ -8,16 +8,17 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, StringConstraints, model_validator
 
 from frontline.contracts.agents import QueueName, Tier
-from frontline.contracts.contacts import Channel, ShortText, SkillRequirement
+from frontline.contracts.contacts import MAX_SKILLS, Channel, ShortText, SkillRequirement
 from frontline.contracts.envelope import Event, EventData
 
 ClassName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+MAX_POLICY_SECONDS = 366 * 86400
 
 
 class RelaxationStep(EventData):
     """From `after_seconds` of waiting on, these requirements hold (like Amazon Connect's routing steps)."""
 
-    after_seconds: float = Field(ge=0)
+    after_seconds: float = Field(ge=0, le=MAX_POLICY_SECONDS)
     proficiency_relaxed_by: int = Field(default=0, ge=0, le=4, description="Lowers every minimum proficiency.")
     require_language: bool = True
     require_skills: bool = True
@@ -29,19 +30,21 @@ class ServiceClass(EventData):
 
     name: ClassName
     min_priority: int = Field(ge=0, le=100)
-    max_wait_seconds: float = Field(gt=0)
+    max_wait_seconds: float = Field(gt=0, le=MAX_POLICY_SECONDS)
 
 
 class Escalation(EventData):
     tier: Tier = Tier.SUPERVISOR
-    after_seconds: float | None = Field(default=None, gt=0, description="Escalate a contact waiting this long.")
+    after_seconds: float | None = Field(
+        default=None, gt=0, le=MAX_POLICY_SECONDS, description="Escalate a contact waiting this long."
+    )
     on_anger: bool = True
     on_repeat_contact: bool = False
 
 
 class Overflow(EventData):
     to_queue: QueueName
-    after_seconds: float = Field(gt=0)
+    after_seconds: float = Field(gt=0, le=MAX_POLICY_SECONDS)
 
 
 def _default_steps() -> list[RelaxationStep]:
@@ -65,16 +68,22 @@ class QueueSettings(EventData):
     """A queue's policy as REST takes it; the queue name comes from the path."""
 
     description: ShortText = ""
-    order: int = Field(default=100, description="Queues are tried in this order to place a contact.")
+    order: int = Field(
+        default=100, ge=-1_000_000, le=1_000_000, description="Queues are tried in this order to place a contact."
+    )
     concerns: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
-        default_factory=list, description="Concern codes this queue takes; empty takes every concern."
+        default_factory=list, max_length=200, description="Concern codes this queue takes; empty takes every concern."
     )
-    channels: list[Channel] = Field(default_factory=list, description="Channels this queue takes; empty takes all.")
+    channels: list[Channel] = Field(
+        default_factory=list, max_length=len(Channel), description="Channels this queue takes; empty takes all."
+    )
     skills: list[SkillRequirement] = Field(
-        default_factory=list, description="Required on top of the skills intake derived for the contact."
+        default_factory=list,
+        max_length=MAX_SKILLS,
+        description="Required on top of the skills intake derived for the contact.",
     )
-    steps: list[RelaxationStep] = Field(default_factory=_default_steps)
-    service_classes: list[ServiceClass] = Field(default_factory=_default_classes)
+    steps: list[RelaxationStep] = Field(default_factory=_default_steps, min_length=1, max_length=20)
+    service_classes: list[ServiceClass] = Field(default_factory=_default_classes, min_length=1, max_length=10)
     priority_boost: int = Field(default=0, ge=-100, le=100)
     escalation: Escalation | None = Field(default_factory=Escalation)
     overflow: Overflow | None = None
@@ -82,7 +91,10 @@ class QueueSettings(EventData):
     wrap_up_seconds: float = Field(default=30, ge=0, le=3600)
     max_missed_offers: int = Field(default=2, ge=1, le=20, description="Then the agent is set away.")
     sticky_agent_seconds: float = Field(
-        default=7 * 86400, ge=0, description="Prefer the customer's last agent within this window; 0 turns it off."
+        default=7 * 86400,
+        ge=0,
+        le=MAX_POLICY_SECONDS,
+        description="Prefer the customer's last agent within this window; 0 turns it off.",
     )
 
     @model_validator(mode="after")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from frontline.contracts.contacts import ShortText
-from frontline.contracts.envelope import Event, EventData, Identifier
+from frontline.contracts.envelope import Count, Event, EventData, Identifier, Timestamp
 
 
 class Erasure(EventData):
@@ -28,10 +28,10 @@ class CustomerErasureRequested(Event):
 
 
 class Purge(EventData):
-    before: AwareDatetime = Field(description="Payloads of records that occurred before this were removed.")
-    retention_days: int = Field(ge=1)
-    records: int = Field(ge=0, description="How many records lost their payload.")
-    held: int = Field(ge=0, description="Records kept past retention because of a legal hold.")
+    before: Timestamp = Field(description="Payloads of records that occurred before this were removed.")
+    retention_days: int = Field(ge=1, le=36_500)
+    records: Count = Field(description="How many records lost their payload.")
+    held: Count = Field(description="Records kept past retention because of a legal hold.")
 
 
 class RecordsPurged(Event):

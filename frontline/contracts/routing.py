@@ -8,12 +8,21 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from frontline.contracts.agents import AgentProfile, Presence, QueueName, Resolution, Tier
-from frontline.contracts.contacts import Channel, LanguageCode, ShortText, SkillRequirement
-from frontline.contracts.envelope import Event, EventData, Identifier
-from frontline.contracts.policies import QueuePolicy, RelaxationStep
+from frontline.contracts.contacts import MAX_SKILLS, Channel, LanguageCode, ShortText, SkillRequirement
+from frontline.contracts.envelope import (
+    MAX_SECONDS,
+    Count,
+    DocumentKey,
+    Event,
+    EventData,
+    Identifier,
+    Timestamp,
+    Version,
+)
+from frontline.contracts.policies import ClassName, QueuePolicy, RelaxationStep
 
 
 class AgentState(StrEnum):
@@ -41,7 +50,7 @@ class Trigger(StrEnum):
 
 class QueuePolicyChanged(EventData):
     policy: QueuePolicy
-    policy_version: int = Field(ge=1)
+    policy_version: Version
 
 
 class PolicyChanged(Event):
@@ -98,19 +107,19 @@ class AgentStateChanged(Event):
 class QueuedContact(EventData):
     contact_id: Identifier
     queue: QueueName
-    policy_version: int = Field(ge=1)
+    policy_version: Version
     because: QueuedBecause
     channel: Channel
     priority: int = Field(ge=0, le=200)
-    service_class: str
-    skills: list[SkillRequirement] = Field(default_factory=list)
+    service_class: ClassName
+    skills: list[SkillRequirement] = Field(default_factory=list, max_length=MAX_SKILLS)
     language: LanguageCode | None = None
     customer_id: Identifier | None = None
     escalated_to: Tier | None = None
     escalation_reason: ShortText | None = None
     only_agent: Identifier | None = Field(default=None, description="Set by a transfer to one agent.")
-    arrived_at: AwareDatetime = Field(description="When the customer made contact.")
-    queued_at: AwareDatetime = Field(description="When this queue took it; steps relax from here.")
+    arrived_at: Timestamp = Field(description="When the customer made contact.")
+    queued_at: Timestamp = Field(description="When this queue took it; steps relax from here.")
 
 
 class ContactQueued(Event):
@@ -139,8 +148,8 @@ class ContactEscalated(Event):
 
 class Candidate(EventData):
     agent_id: Identifier
-    fit: float = Field(description="Mean proficiency above the minimum over the required skills.")
-    idle_seconds: float = Field(description="Since the end of the agent's last contact.")
+    fit: float = Field(ge=-100, le=100, description="Mean proficiency above the minimum over the required skills.")
+    idle_seconds: float = Field(ge=0, le=MAX_SECONDS, description="Since the end of the agent's last contact.")
     preferred: bool = Field(description="The customer's last agent, within the sticky window.")
 
 
@@ -153,12 +162,18 @@ class Decision(EventData):
     contact_id: Identifier
     queue: QueueName
     trigger: Trigger
-    step: int = Field(ge=0, description="Index of the policy's relaxation step in force.")
+    step: int = Field(ge=0, le=100, description="Index of the policy's relaxation step in force.")
     requirements: RelaxationStep
     chosen: Candidate | None = None
-    candidates: list[Candidate] = Field(default_factory=list, description="The best qualified agents, best first.")
-    excluded: list[Exclusion] = Field(default_factory=list, description="A sample of agents ruled out, with why.")
-    excluded_counts: dict[str, int] = Field(default_factory=dict, description="Agents ruled out, by reason.")
+    candidates: list[Candidate] = Field(
+        default_factory=list, max_length=100, description="The best qualified agents, best first."
+    )
+    excluded: list[Exclusion] = Field(
+        default_factory=list, max_length=100, description="A sample of agents ruled out, with why."
+    )
+    excluded_counts: dict[DocumentKey, Count] = Field(
+        default_factory=dict, max_length=50, description="Agents ruled out, by reason."
+    )
 
 
 class RoutingDecision(Event):
@@ -176,7 +191,7 @@ class Offer(EventData):
     agent_id: Identifier
     channel: Channel
     queue: QueueName
-    expires_at: AwareDatetime
+    expires_at: Timestamp
 
 
 class OfferCreated(Event):
@@ -234,7 +249,7 @@ class Assignment(EventData):
     agent_id: Identifier
     offer_id: Identifier
     queue: QueueName
-    waited_seconds: float = Field(ge=0, description="From the customer's arrival to assignment.")
+    waited_seconds: float = Field(ge=0, le=MAX_SECONDS, description="From the customer's arrival to assignment.")
 
 
 class ContactAssigned(Event):
@@ -266,7 +281,7 @@ class ContactTransferred(Event):
 class Abandonment(EventData):
     contact_id: Identifier
     queue: QueueName
-    waited_seconds: float = Field(ge=0)
+    waited_seconds: float = Field(ge=0, le=MAX_SECONDS)
     reason: ShortText
 
 
@@ -285,8 +300,8 @@ class Completion(EventData):
     queue: QueueName
     disposition: ShortText
     resolution: Resolution
-    handle_seconds: float = Field(ge=0)
-    wrap_up_until: AwareDatetime
+    handle_seconds: float = Field(ge=0, le=MAX_SECONDS)
+    wrap_up_until: Timestamp
 
 
 class ContactCompleted(Event):

@@ -5,21 +5,25 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from frontline.contracts.contacts import Channel, LanguageCode, ShortText
-from frontline.contracts.envelope import Event, EventData, Identifier
+from frontline.contracts.envelope import MAX_MONEY, Count, DocumentKey, Event, EventData, Identifier, Timestamp, Version
 
 OfferId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MAX_OFFERS = 1000  # in a tenant's catalog
+Script = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
 class Eligibility(EventData):
     """Who may be offered it; an empty list does not restrict."""
 
-    owns_any: list[Code] = Field(default_factory=list, description="The customer owns at least one of these.")
-    owns_none: list[Code] = Field(default_factory=list, description="The customer owns none of these.")
-    tiers: list[ShortText] = Field(default_factory=list)
+    owns_any: list[Code] = Field(
+        default_factory=list, max_length=200, description="The customer owns at least one of these."
+    )
+    owns_none: list[Code] = Field(default_factory=list, max_length=200, description="The customer owns none of these.")
+    tiers: list[ShortText] = Field(default_factory=list, max_length=20)
     exclude_new_customers: bool = Field(default=False, description="Not to a customer in their first contact.")
 
 
@@ -28,17 +32,21 @@ class OfferSettings(EventData):
 
     product: Code
     eligibility: Eligibility = Field(default_factory=Eligibility)
-    concerns: list[Code] = Field(default_factory=list, description="Concerns it fits; empty fits all.")
-    channels: list[Channel] = Field(default_factory=list, description="Channels it may be offered on; empty: all.")
-    value: float = Field(gt=0, description="Expected revenue if accepted.")
-    weight: float = Field(default=1.0, gt=0, le=10, description="Business weight in the ranking.")
-    scripts: dict[LanguageCode, Annotated[str, StringConstraints(min_length=1, max_length=2000)]] = Field(
-        description="What the agent may say, per language; English is the fallback and is required."
+    concerns: list[Code] = Field(default_factory=list, max_length=200, description="Concerns it fits; empty fits all.")
+    channels: list[Channel] = Field(
+        default_factory=list, max_length=len(Channel), description="Channels it may be offered on; empty: all."
     )
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
+    value: float = Field(gt=0, le=MAX_MONEY, description="Expected revenue if accepted.")
+    weight: float = Field(default=1.0, gt=0, le=10, description="Business weight in the ranking.")
+    scripts: dict[LanguageCode, Script] = Field(
+        max_length=50, description="What the agent may say, per language; English is the fallback and is required."
+    )
+    valid_from: Timestamp | None = None
+    valid_until: Timestamp | None = None
     active: bool = True
-    daily_cap: int | None = Field(default=None, ge=1, description="Suggestions of this offer per day, pool-wide.")
+    daily_cap: int | None = Field(
+        default=None, ge=1, le=10_000_000, description="Suggestions of this offer per day, pool-wide."
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
@@ -56,7 +64,7 @@ class OfferSettings(EventData):
 
 class Offer(OfferSettings):
     offer_id: OfferId
-    version: int = Field(default=1, ge=1)
+    version: Version = 1
 
 
 class Moment(StrEnum):
@@ -73,19 +81,21 @@ class SuggestionData(EventData):
     agent_id: Identifier
     customer_id: Identifier
     offer_id: OfferId
-    offer_version: int
+    offer_version: Version
     moment: Moment
-    script: str
+    script: Script
     language: LanguageCode
-    reasons: list[Code] = Field(description="Why this offer, e.g. sales_inquiry, owns:broadband.")
+    reasons: list[Code] = Field(max_length=50, description="Why this offer, e.g. sales_inquiry, owns:broadband.")
     propensity: float = Field(ge=0, le=1, description="The learned acceptance probability used in ranking.")
     choice_probability: float = Field(
         gt=0, le=1, description="How likely the policy was to choose this offer here; for off-policy evaluation."
     )
-    score: float
+    score: float = Field(ge=-MAX_MONEY, le=MAX_MONEY)
     segment: ShortText = Field(description="The customer segment whose propensities were used.")
     candidates: list[OfferId] = Field(
-        default_factory=list, description="Every offer that passed the gates: what an offline evaluation may choose."
+        default_factory=list,
+        max_length=MAX_OFFERS,
+        description="Every offer that passed the gates: what an offline evaluation may choose.",
     )
 
 
@@ -103,7 +113,7 @@ class HeldOut(EventData):
     """What the policy would have suggested to a customer in the control group."""
 
     offer_id: OfferId
-    offer_version: int
+    offer_version: Version
     propensity: float = Field(ge=0, le=1)
 
 
@@ -113,8 +123,12 @@ class NoSuggestionData(EventData):
     agent_id: Identifier | None = None
     customer_id: Identifier
     moment: Moment
-    reasons: list[Code] = Field(description="The gates that were closed, e.g. angry_customer, frequency_cap.")
-    excluded: dict[Code, int] = Field(default_factory=dict, description="Offers ruled out, counted by reason.")
+    reasons: list[Code] = Field(
+        max_length=50, description="The gates that were closed, e.g. angry_customer, frequency_cap."
+    )
+    excluded: dict[DocumentKey, Count] = Field(
+        default_factory=dict, max_length=50, description="Offers ruled out, counted by reason."
+    )
     held_out: HeldOut | None = Field(
         default=None, description="Control group only: the offer withheld, so uplift can be measured."
     )
@@ -158,7 +172,7 @@ class OutcomeData(EventData):
     offer_id: OfferId
     customer_id: Identifier
     outcome: OutcomeKind
-    revenue: float = Field(default=0, ge=0)
+    revenue: float = Field(default=0, ge=0, le=MAX_MONEY)
 
 
 class SuggestionAnswered(Event):

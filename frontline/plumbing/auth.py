@@ -32,11 +32,16 @@ class ApiKey(BaseModel):
     role: Role
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     key: str | None = Field(default=None, min_length=8)
+    agent_id: str | None = Field(
+        default=None, min_length=1, max_length=128, description="An agent key acts only as this agent."
+    )
 
     @model_validator(mode="after")
     def _exactly_one_secret(self) -> Self:
         if (self.sha256 is None) == (self.key is None):
             raise ValueError("give exactly one of sha256 or key")
+        if self.agent_id is not None and self.role is not Role.AGENT:
+            raise ValueError("agent_id binds an agent key; other roles act for the whole tenant")
         return self
 
     @property
@@ -51,9 +56,16 @@ class Principal:
     name: str
     tenant: str
     role: Role
+    agent_id: str | None = None
 
     def may(self, *roles: Role) -> bool:
         return self.role in roles
+
+    def acts_as(self, agent_id: str) -> None:
+        """Raises 403 unless this caller may act as `agent_id`: an agent key only as its own agent."""
+        if self.role is Role.AGENT and self.agent_id != agent_id:
+            bound = f"bound to agent {self.agent_id!r}" if self.agent_id else "not bound to an agent"
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this agent key is {bound}; it cannot act as {agent_id!r}")
 
 
 def digest(key: str) -> str:
@@ -79,7 +91,7 @@ class KeyRing:
         presented_digest = digest(presented)
         for known_digest, key in self._by_digest.items():
             if hmac.compare_digest(known_digest, presented_digest):
-                return Principal(name=key.name, tenant=key.tenant, role=key.role)
+                return Principal(name=key.name, tenant=key.tenant, role=key.role, agent_id=key.agent_id)
         return None
 
 

@@ -1,26 +1,23 @@
-"""Kafka at the edge: a JSON event producer, a consumer that dead-letters what it cannot process,
+"""Kafka at the edge: a JSON event producer, the dead-letter format,
 topic creation, and a readiness probe. Built on aiokafka."""
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import base64
 import json
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-from aiokafka.structs import ConsumerRecord, RecordMetadata, TopicPartition
-from pymongo.errors import ConnectionFailure, ExecutionTimeout
+from aiokafka.structs import RecordMetadata
 
-from frontline.contracts import REGISTRY, TOPICS, ContractViolation, Event, dlq_topic, parse_event
-from frontline.plumbing.logging import event_context, get_logger
-from frontline.plumbing.metrics import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_PUBLISHED
+from frontline.contracts import REGISTRY, TOPICS, Event, dlq_topic
+from frontline.plumbing.logging import get_logger
+from frontline.plumbing.metrics import DEAD_LETTERS, EVENTS_PUBLISHED
 from frontline.plumbing.settings import Settings
 
 log = get_logger(__name__)
@@ -36,14 +33,6 @@ class RawMessage(Protocol):
     offset: int
     key: bytes | None
     value: bytes | None
-
-
-class Unprocessable(Exception):
-    """A well-formed event the handler refuses for good; it goes to the DLQ with `reason`."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 SNAPSHOT_MAX_BYTES = 16 * 1024 * 1024
@@ -220,169 +209,3 @@ class EventProducer:
         metadata = await self._producer.client.fetch_all_metadata()
         if not metadata.brokers():
             raise ConnectionError("no Kafka broker in the metadata response")
-
-
-Handler = Callable[[Event], Awaitable[None]]
-
-
-TRANSIENT = (ConnectionFailure, ExecutionTimeout, KafkaError)
-RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
-
-
-async def with_retries(handler: Handler, event: Event) -> None:
-    """Retries a handler that met a passing outage of MongoDB or Kafka (handlers are idempotent);
-    past the last delay the error propagates, the offset stays uncommitted and the message returns."""
-    for delay in RETRY_DELAYS:
-        try:
-            await handler(event)
-        except TRANSIENT as error:
-            log.warning("transient failure, retrying", error=f"{type(error).__name__}: {error}", in_seconds=delay)
-            await asyncio.sleep(delay)
-        else:
-            return
-    await handler(event)
-
-
-async def process(record: RawMessage, handler: Handler, producer: EventProducer) -> None:
-    """Decode one message and hand it to `handler`; what cannot be processed is dead-lettered."""
-    try:
-        event = parse_event(record.value or b"")
-    except ContractViolation as violation:
-        EVENTS_CONSUMED.labels(record.topic, "invalid").inc()
-        await producer.send_to_dlq(record, violation.reason)
-        return
-    with event_context(
-        tenant=event.tenant, correlation_id=event.correlation_id, contact_id=event.contact_id, event_id=str(event.id)
-    ):
-        try:
-            await with_retries(handler, event)
-        except Unprocessable as refused:
-            EVENTS_CONSUMED.labels(record.topic, "refused").inc()
-            await producer.send_to_dlq(record, refused.reason)
-            return
-    EVENTS_CONSUMED.labels(record.topic, "ok").inc()
-
-
-class EventConsumer:
-    """Feeds each valid event to `handler`; invalid or refused messages go to `<topic>.dlq`.
-
-    Offsets are committed only after a batch is handled or dead-lettered, so a crash
-    re-delivers rather than loses; handlers are idempotent on the event id.
-    """
-
-    def __init__(
-        self, settings: Settings, *, topics: list[str], group_id: str, handler: Handler, producer: EventProducer
-    ) -> None:
-        self._consumer = AIOKafkaConsumer(
-            *topics,
-            **settings.kafka_connection(),
-            group_id=group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            request_timeout_ms=REQUEST_TIMEOUT_MS,
-        )
-        self._handler = handler
-        self._producer = producer
-
-    async def start(self) -> None:
-        await self._consumer.start()
-
-    async def stop(self) -> None:
-        await self._consumer.stop()
-
-    async def poll_once(self, timeout_ms: int = 1000) -> int:
-        """Handle one batch and commit it; returns how many records it held."""
-        batches = await self._consumer.getmany(timeout_ms=timeout_ms)
-        handled = 0
-        for partition, records in batches.items():
-            for record in records:
-                await process(record, self._handler, self._producer)
-            await self._consumer.commit({partition: records[-1].offset + 1})
-            handled += len(records)
-        return handled
-
-
-def keyed_group_consumer(settings: Settings, *, group: str, client_id: str) -> AIOKafkaConsumer:
-    """A consumer in `group` for topics keyed alike (by tenant): the range assignor gives one member
-    the same partition number of each, so one worker sees everything of a key. Reads committed
-    records only, commits by hand."""
-    return AIOKafkaConsumer(
-        **settings.kafka_connection(),
-        group_id=group,
-        client_id=client_id,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        auto_offset_reset=settings.kafka_offset_reset,
-        partition_assignment_strategy=(RangePartitionAssignor,),
-        session_timeout_ms=15_000,
-        heartbeat_interval_ms=3_000,
-        request_timeout_ms=REQUEST_TIMEOUT_MS + 5_000,
-    )
-
-
-Batches = dict[TopicPartition, list[ConsumerRecord]]
-
-
-class WorkerStopped(RuntimeError):
-    """A stream worker is not running or has no partitions yet."""
-
-
-class KeyedWorker(ConsumerRebalanceListener):  # type: ignore[misc]
-    """A service's stream worker over tenant-keyed topics (see `keyed_group_consumer`): one task that
-    handles each fetched batch in `step` under a lock, which a rebalance waits for, so a batch in
-    progress finishes and commits before its partitions go. Ready once running with partitions."""
-
-    def __init__(self, settings: Settings, *, name: str, topics: list[str], max_batch: int) -> None:
-        self._settings = settings
-        self.name = name
-        self._topics = topics
-        self._max_batch = max_batch
-        self.group = f"{settings.kafka_group_prefix}-{name}"
-        self._consumer: AIOKafkaConsumer | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.assigned = asyncio.Event()
-        self._reassigned = True
-        self._stepping = asyncio.Lock()
-
-    async def start(self) -> None:
-        self._consumer = keyed_group_consumer(self._settings, group=self.group, client_id=f"frontline-{self.name}")
-        self._consumer.subscribe(self._topics, listener=self)
-        await self._consumer.start()
-        self.task = asyncio.create_task(self._run(), name=f"{self.name}-worker")
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-        if self._consumer is not None:
-            await self._consumer.stop()
-
-    async def ready(self) -> None:
-        if self.task is None or self.task.done():
-            raise WorkerStopped(f"the {self.name} worker is not running")
-        if not self.assigned.is_set():
-            raise WorkerStopped(f"the {self.name} worker has not been given its partitions yet")
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        async with self._stepping:
-            return
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self._reassigned = True
-        self.assigned.set()
-
-    @property
-    def consumer(self) -> AIOKafkaConsumer:
-        assert self._consumer is not None, "the worker has not started"
-        return self._consumer
-
-    async def _run(self) -> None:
-        while True:
-            batches = await self.consumer.getmany(timeout_ms=500, max_records=self._max_batch)
-            async with self._stepping:
-                reassigned, self._reassigned = self._reassigned, False
-                await self.step(batches, reassigned=reassigned)
-
-    @abc.abstractmethod
-    async def step(self, batches: Batches, *, reassigned: bool) -> None:
-        """Handles one fetched batch and commits its offsets; `reassigned`: partitions changed since."""

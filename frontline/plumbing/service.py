@@ -11,15 +11,14 @@ from dataclasses import dataclass, field
 
 import faust
 import uvicorn
-from aiokafka.errors import KafkaError
-from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI
 from faust.contrib.asgi import faust_app_running
-from pymongo.errors import PyMongoError
 
 from frontline.plumbing.auth import CurrentPrincipal, KeyRing
 from frontline.plumbing.health import Check, health_router
+from frontline.plumbing.http import guard
 from frontline.plumbing.kafka import EventProducer, ensure_topics
+from frontline.plumbing.kernel import Door, Stuck, store_and_broker_health
 from frontline.plumbing.logging import configure_logging, get_logger
 from frontline.plumbing.metrics import record_http_metrics
 from frontline.plumbing.mongo import Client, Database, connect, ping
@@ -66,6 +65,16 @@ class Runtime:
 
     async def mongo_ready(self) -> None:
         await ping(self.mongo)
+
+    def door(self, name: str) -> Door:
+        """A consumer kernel's door for one of the service's workers; its readiness joins /readyz."""
+        door = Door(self.producer, store_and_broker_health(self.producer, self.mongo_ready), Stuck())
+
+        async def not_stuck() -> None:
+            door.stuck.check(name)
+
+        self.extra_checks[f"{name}-not-stuck"] = not_stuck
+        return door
 
     def running_streams(self) -> AbstractAsyncContextManager[object]:
         """faust runs only when the service declared stream agents (it cannot subscribe to nothing)."""
@@ -130,24 +139,11 @@ def create_service(
     api.middleware("http")(record_http_metrics)
 
     api.include_router(health_router(lambda: api.state.runtime.checks()))
-    api.add_exception_handler(PyMongoError, _unavailable("the store"))
-    api.add_exception_handler(KafkaError, _unavailable("the event broker"))
+    guard(api, max_body_bytes=settings.http_max_body_bytes)
     api.include_router(whoami_router())
     for router in routers:
         api.include_router(router)
     return api
-
-
-def _unavailable(what: str) -> Callable[[Request, Exception], Awaitable[Response]]:
-    """A backing server that fails or times out is a 503 the caller may retry, not a 500."""
-
-    async def answer(request: Request, error: Exception) -> Response:
-        log.error(f"{what} failed during a request", path=request.url.path, error=f"{type(error).__name__}: {error}")
-        return JSONResponse(
-            {"detail": f"{what} is unavailable; retry shortly"}, status_code=503, headers={"Retry-After": "2"}
-        )
-
-    return answer
 
 
 def whoami_router() -> APIRouter:

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     data_dir: Path = Field(default=Path(".local/services"), description="Faust's local state.")
     shutdown_grace_seconds: float = Field(default=20.0, gt=0)
+    http_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="Larger request bodies get 413.")
     api_keys: list[ApiKey] = Field(
         default_factory=list, description="JSON list of {name, tenant, role, sha256}; development adds well-known keys."
     )

@@ -8,7 +8,7 @@ import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import REGISTRY
 
-from frontline.plumbing.kafka import EventProducer, Handler, process
+from frontline.plumbing.kernel import Door, Handler, process
 from frontline.plumbing.settings import Settings
 
 
@@ -54,9 +54,10 @@ def create_faust_app(settings: Settings, *, service: str) -> faust.App:
 
 
 def consume(
-    app: faust.App, *, name: str, topics: Iterable[str], handler: Handler, producer: EventProducer, concurrency: int = 1
+    app: faust.App, *, name: str, topics: Iterable[str], handler: Handler, door: Door, concurrency: int = 1
 ) -> None:
-    """Run `handler` on every valid event of `topics`; invalid or refused messages are dead-lettered.
+    """Run `handler` on every valid event of `topics` through the consumer kernel: what a message
+    causes dead-letters it, an outage is waited out.
 
     faust commits an offset once the agent has moved past its message, so a crash
     re-delivers the message in hand rather than losing it.
@@ -65,6 +66,6 @@ def consume(
 
     async def agent(stream: faust.StreamT[bytes]) -> None:
         async for message in stream.events():
-            await process(message.message, handler, producer)
+            await process(message.message, handler, door)
 
     app.agent(channel, name=name, concurrency=concurrency)(agent)

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Body, Header, HTTPException, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from frontline.contracts.contacts import ContactReceivedData, ContactSubmittedData, CustomerIdentifiers
+from frontline.contracts.envelope import Timestamp
 from frontline.contracts.registry import describe_validation_error
 from frontline.plumbing.auth import CurrentPrincipal, Managers, Principal, Role, requires
 from services.intake.domain.customers import CustomerProfile, ProfileUpdate
@@ -35,9 +36,7 @@ class ContactIn(ContactSubmittedData):
     model_config = ConfigDict(extra="forbid")
 
     source: Source | None = Field(default=None, description="The submitting system; defaults to the API key's name.")
-    occurred_at: AwareDatetime | None = Field(
-        default=None, description="When the customer made contact; now if left out."
-    )
+    occurred_at: Timestamp | None = Field(default=None, description="When the customer made contact; now if left out.")
 
 
 class BatchIn(BaseModel):
@@ -161,6 +160,10 @@ async def _accept(
     idempotency_key: str | None,
     field_prefix: tuple[str | int, ...],
 ) -> Accepted:
+    if contact.source not in (None, principal.name) and not principal.may(Role.SYSTEM):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"only a system key may name a source other than its own ({principal.name})"
+        )
     submission = Submission(
         tenant=principal.tenant,
         source=contact.source or principal.name,

@@ -48,7 +48,7 @@ class Components:
             name="intake.inbound",
             topics=[INBOUND],
             handler=inbound_handler(self.intake),
-            producer=runtime.producer,
+            door=runtime.door("intake.inbound"),
             concurrency=self.settings.inbound_concurrency,
         )
         runtime.streams.timer(self.settings.republish_after_seconds, name="intake.republish")(self._republish)

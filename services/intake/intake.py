@@ -45,7 +45,8 @@ class Submission:
     def contact_id(self) -> str:
         key = self.idempotency_key or self.data.idempotency_key
         if key:
-            return str(uuid.uuid5(_CONTACT_NAMESPACE, f"{self.tenant}|key|{key}"))
+            # scoped to the source: one caller's key can never claim another caller's contact
+            return str(uuid.uuid5(_CONTACT_NAMESPACE, f"{self.tenant}|key|{self.source}|{key}"))
         if self.data.external_id:
             return str(uuid.uuid5(_CONTACT_NAMESPACE, f"{self.tenant}|ext|{self.source}|{self.data.external_id}"))
         return str(uuid4())
@@ -106,6 +107,7 @@ class Intake:
         now = self._clock()
         check_arrival(submission.occurred_at, now)
         pending = await self._understood(submission, contact_id, now)
+        pending.event.to_json()  # EventTooLarge now, before anything is stored or put in the outbox
         if not await self._store.reserve(pending):
             return await self._concurrent_duplicate(submission.tenant, contact_id)
         if not await self._store.add_contact(pending):

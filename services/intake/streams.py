@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from frontline.contracts import Event, Topic
 from frontline.contracts.contacts import ContactSubmitted
-from frontline.plumbing.kafka import Handler, Unprocessable
+from frontline.plumbing.kernel import Handler, Unprocessable
 from services.intake.domain.identity import InvalidIdentifier
 from services.intake.domain.understanding import ContactInFuture
 from services.intake.intake import Intake, Submission

@@ -13,12 +13,13 @@ from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from frontline.contracts.contacts import ShortText
-from frontline.contracts.envelope import Event
+from frontline.contracts.envelope import Event, Timestamp
 from frontline.contracts.records import CustomerErasureRequested, Erasure, Purge, RecordsPurged
 from frontline.plumbing.auth import Admins, Anyone, Managers, Principal
+from frontline.plumbing.logging import get_logger
 from services.records.core.kpis import DEFINITIONS, DIMENSIONS, THRESHOLDS
 from services.records.queries import Bucket, Item, NotRecorded, Records, TooWide, Verification
 from services.records.settings import RecordsSettings
@@ -27,6 +28,8 @@ from services.records.store import RecordStore
 IdPath = Annotated[str, Path(min_length=1, max_length=128)]
 Dimension = Literal["tenant", "queue", "team", "agent", "channel"]
 assert set(DIMENSIONS) == set(Dimension.__args__)  # type: ignore[attr-defined]
+
+log = get_logger(__name__)
 
 
 class Parts(Protocol):
@@ -119,8 +122,8 @@ def router(parts: Parts) -> APIRouter:
         after: Annotated[int, Query(ge=-1, description="The last place already seen.")] = -1,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         type: Annotated[list[str] | None, Query(description="Only these event types.")] = None,
-        start: AwareDatetime | None = None,
-        end: AwareDatetime | None = None,
+        start: Timestamp | None = None,
+        end: Timestamp | None = None,
         who: Principal = Anyone,
     ) -> Page:
         try:
@@ -264,8 +267,8 @@ def router(parts: Parts) -> APIRouter:
 
     @api.get("/kpis", summary="KPIs by dimension and time bucket")
     async def kpis(
-        start: AwareDatetime,
-        end: AwareDatetime,
+        start: Timestamp,
+        end: Timestamp,
         dimension: Dimension = "tenant",
         key: Annotated[list[str] | None, Query(description="Keys of the dimension; all seen by default.")] = None,
         bucket: Bucket = "hour",
@@ -308,15 +311,20 @@ def router(parts: Parts) -> APIRouter:
     async def export(
         format: Literal["jsonl", "csv"] = "jsonl",
         type: Annotated[list[str] | None, Query()] = None,
-        start: AwareDatetime | None = None,
-        end: AwareDatetime | None = None,
-        contact: Annotated[list[str] | None, Query(description="Only these contacts' records.")] = None,
+        start: Timestamp | None = None,
+        end: Timestamp | None = None,
+        contact: Annotated[
+            list[Annotated[str, StringConstraints(max_length=128)]] | None,
+            Query(max_length=1000, description="Only these contacts' records."),
+        ] = None,
         customer: str | None = None,
         who: Principal = Managers,
     ) -> StreamingResponse:
         try:
             state = await parts.records.state(who.tenant)
             subjects = [f"contact:{c}" for c in contact] if contact else None
+            for subject in subjects or ():  # every contact asked for is known before a line is sent
+                await parts.records.subject_head(state, subject)
             if customer is not None:
                 history = await parts.records.customer(state, customer)
                 subjects = [*(subjects or []), *(f"contact:{c['contact']}" for c in history.get("contacts", []))]
@@ -324,8 +332,8 @@ def router(parts: Parts) -> APIRouter:
             raise _missing(error) from None
         items = parts.records.export(who.tenant, types=set(type or ()), start=start, end=end, subjects=subjects)
         if format == "csv":
-            return StreamingResponse(_csv(items), media_type="text/csv")
-        return StreamingResponse(_jsonl(items), media_type="application/x-ndjson")
+            return StreamingResponse(_failing_loudly(_csv(items), "#"), media_type="text/csv")
+        return StreamingResponse(_failing_loudly(_jsonl(items), ""), media_type="application/x-ndjson")
 
     @api.post(
         "/customers/{customer_id}/erasure",
@@ -368,10 +376,11 @@ def router(parts: Parts) -> APIRouter:
     async def purge_now(who: Principal = Admins) -> dict[str, Any]:
         return await parts.purge(who.tenant, datetime.now(UTC))
 
-    @api.get("/dead-letters", summary="Messages each topic's DLQ received, by day")
+    @api.get("/dead-letters", summary="Messages of this tenant each topic's DLQ received, by day")
     async def dead_letters(who: Principal = Managers) -> list[dict[str, Any]]:
         docs = [d async for d in parts.store.scan(parts.store.dead_letters, {})]
-        return [{"topic": d["_id"], "count": d["count"], "by_day": d["by_day"]} for d in docs]
+        counted = [(d["_id"], d.get("tenants", {}).get(who.tenant)) for d in docs]
+        return [{"topic": topic, "count": c["count"], "by_day": c["by_day"]} for topic, c in counted if c]
 
     return api
 
@@ -394,6 +403,23 @@ def purge_event(tenant: str, result: dict[str, Any], retention_days: int, now: d
         source="records",
         occurred_at=now,
     )
+
+
+async def _failing_loudly(lines: AsyncIterator[bytes], comment: str) -> AsyncIterator[bytes]:
+    """A stream that fails after its status was sent ends with a line saying so, then aborts the
+    chunked body (no final chunk), so no client can take part of an export for the whole."""
+    try:
+        async for line in lines:
+            yield line
+    except Exception as error:
+        log.error("export failed mid-stream", error=f"{type(error).__name__}: {error}")
+        trailer = {"error": f"the export failed after this line: {type(error).__name__}", "complete": False}
+        yield (comment + json.dumps(trailer) + "\n").encode()
+        raise ExportAborted(str(error)) from error
+
+
+class ExportAborted(RuntimeError):
+    """Raised into the server to abort a response already under way."""
 
 
 async def _jsonl(items: AsyncIterator[Item]) -> AsyncIterator[bytes]:

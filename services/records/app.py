@@ -50,7 +50,7 @@ class Components:
             self._settings,
             self.settings,
             store=self.store,
-            producer=runtime.producer,
+            door=runtime.door("records"),
             signer=signer,
             clock=lambda: datetime.now(UTC),
         )

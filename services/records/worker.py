@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict
@@ -24,13 +26,12 @@ from typing import Any
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from frontline.contracts import TOPICS, ContractViolation, Event, Topic, dlq_topic, parse_event
+from frontline.contracts import TOPICS, Event, Topic, dlq_topic
 from frontline.contracts.contacts import ContactReceived
 from frontline.contracts.records import CustomerErasureRequested
 from frontline.contracts.routing import ContactCompleted
-from frontline.plumbing.kafka import Batches, EventProducer, KeyedWorker
+from frontline.plumbing.kernel import Door, KeyedWorker, Received
 from frontline.plumbing.logging import get_logger
-from frontline.plumbing.metrics import EVENTS_CONSUMED
 from frontline.plumbing.mongo import Collection, Document
 from frontline.plumbing.settings import Settings
 from services.records.core.audit import Entry, payload_digest
@@ -58,6 +59,8 @@ RECORDED_TOPICS = [
 DEAD_LETTER_TOPICS = [dlq_topic(topic.value) for topic, spec in TOPICS.items() if not spec.internal]
 RECEIVED = Topic.CONTACTS_RECEIVED.value
 Clock = Callable[[], datetime]
+TENANT = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+UNATTRIBUTED = "-"  # not a tenant id: the pattern cannot match it
 CUSTOMER_CHANGES = (ContactReceived, ContactCompleted)  # what the KPI fold changes a customer's history on
 
 
@@ -79,6 +82,17 @@ def customer_in(event: Event) -> str | None:
         return event.data.customer.customer_id
     customer = getattr(event.data, "customer_id", None)
     return customer if isinstance(customer, str) else None
+
+
+def tenant_of_dead_letter(value: bytes | None) -> str:
+    """The tenant the dead-lettered message claimed, if it named a well-formed one; its DLQ count is
+    shown only to that tenant. Unattributable messages are counted for the operators alone."""
+    try:
+        payload = json.loads(json.loads(value or b"{}").get("payload") or "{}")
+    except (ValueError, AttributeError, TypeError):
+        return UNATTRIBUTED
+    tenant = payload.get("tenant") if isinstance(payload, dict) else None
+    return tenant if isinstance(tenant, str) and TENANT.fullmatch(tenant) else UNATTRIBUTED
 
 
 class Cache:
@@ -115,22 +129,27 @@ class Batch:
 
 
 class RecordsWorker(KeyedWorker):
+    undecoded_topics = frozenset(DEAD_LETTER_TOPICS)
+
     def __init__(
         self,
         settings: Settings,
         records: RecordsSettings,
         *,
         store: RecordStore,
-        producer: EventProducer,
+        door: Door,
         signer: Signer,
         clock: Clock,
     ) -> None:
         super().__init__(
-            settings, name="records", topics=[*RECORDED_TOPICS, *DEAD_LETTER_TOPICS], max_batch=records.max_batch
+            settings,
+            name="records",
+            topics=[*RECORDED_TOPICS, *DEAD_LETTER_TOPICS],
+            max_batch=records.max_batch,
+            door=door,
         )
         self._records = records
         self._store = store
-        self._producer = producer
         self._signer = signer
         self._clock = clock
         self._states: dict[str, LogState] = {}
@@ -139,59 +158,41 @@ class RecordsWorker(KeyedWorker):
         self._last_checkpoint: dict[str, datetime] = {}
         self._dead_letters: dict[str, Document] = {}
 
-    async def step(self, batches: Batches, *, reassigned: bool) -> None:
+    async def handle(self, received: list[Received], *, reassigned: bool) -> None:
         if reassigned:  # another worker may have appended to these tenants meanwhile
-            self._forget()
-        offsets: dict[TopicPartition, int] = {}
+            self.forget()
         by_tenant: dict[str, list[Event]] = {}
+        dead_letters: dict[TopicPartition, list[ConsumerRecord]] = {}
         # contacts first: a contact's later events find its customer known
-        for tp, records in sorted(batches.items(), key=lambda item: item[0].topic != RECEIVED):
-            if tp.topic in DEAD_LETTER_TOPICS:
-                await self._count_dead_letters(tp, records)
+        for item in sorted(received, key=lambda item: item.record.topic != RECEIVED):
+            if item.event is None:
+                tp = TopicPartition(item.record.topic, item.record.partition)
+                dead_letters.setdefault(tp, []).append(item.record)
             else:
-                for record in records:
-                    event = await self._parse(record)
-                    if event is not None:
-                        by_tenant.setdefault(event.tenant, []).append(event)
-            offsets[tp] = records[-1].offset + 1
+                by_tenant.setdefault(item.event.tenant, []).append(item.event)
+        for tp, records in dead_letters.items():
+            await self._count_dead_letters(tp, records)
         for tenant, events in by_tenant.items():
             await self._append(tenant, events)
-        if offsets:
-            await self.consumer.commit(offsets)
 
-    def _forget(self) -> None:
+    def forget(self) -> None:
         self._states.clear()
         self._cache.clear()
         self._keys.clear()
         self._dead_letters.clear()
 
-    async def _parse(self, record: ConsumerRecord) -> Event | None:
-        try:
-            event = parse_event(record.value or b"")
-        except ContractViolation as violation:
-            await self._dead_letter(record, violation.reason)
-            return None
-        if record.key != event.tenant.encode():
-            await self._dead_letter(record, "the message key must be the tenant")
-            return None
-        EVENTS_CONSUMED.labels(record.topic, "ok").inc()
-        return event
-
-    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
-        EVENTS_CONSUMED.labels(record.topic, "invalid").inc()
-        await self._producer.send_to_dlq(record, reason)
-
     async def _count_dead_letters(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         """Counts each DLQ message once: the count remembers the next offset of every partition."""
         doc = self._dead_letters.get(tp.topic) or await self._store.dead_letters.find_one({"_id": tp.topic})
-        doc = doc or {"_id": tp.topic, "count": 0, "next": {}, "by_day": {}}
+        doc = doc or {"_id": tp.topic, "next": {}, "tenants": {}}
         partition = str(tp.partition)
         for record in records:
             if record.offset < doc["next"].get(partition, 0):
                 continue
             day = datetime.fromtimestamp(record.timestamp / 1000, UTC).date().isoformat()
-            doc["count"] += 1
-            doc["by_day"][day] = doc["by_day"].get(day, 0) + 1
+            counts = doc["tenants"].setdefault(tenant_of_dead_letter(record.value), {"count": 0, "by_day": {}})
+            counts["count"] += 1
+            counts["by_day"][day] = counts["by_day"].get(day, 0) + 1
             doc["next"][partition] = record.offset + 1
         await self._store.dead_letters.replace_one({"_id": tp.topic}, doc, upsert=True)
         self._dead_letters[tp.topic] = doc

@@ -137,12 +137,14 @@ def router(view: RoutingView, publish: Publish) -> APIRouter:
 
     @api.post("/agents/{agent_id}/state", status_code=202, summary="Go available, away or offline, with a reason")
     async def request_state(agent_id: IdPath, body: StateIn, who: Principal = Anyone) -> Accepted:
+        who.acts_as(agent_id)
         known_agent(who, agent_id)
         request = requests.StateRequest(agent_id=agent_id, state=body.state, reason=body.reason)
         return await send(requests.AgentStateRequested, request, who)
 
     @api.post("/agents/{agent_id}/end-wrap-up", status_code=202, summary="Finish after-contact work early")
     async def end_wrap_up(agent_id: IdPath, who: Principal = Desk) -> Accepted:
+        who.acts_as(agent_id)
         known_agent(who, agent_id)
         if pool(who).agents[agent_id].wrap_up_until is None:
             raise HTTPException(status.HTTP_409_CONFLICT, f"agent {agent_id!r} is not in wrap-up")
@@ -151,6 +153,7 @@ def router(view: RoutingView, publish: Publish) -> APIRouter:
     # --- offers and contacts -------------------------------------------------------------------
 
     def open_offer(who: Principal, offer_id: str, agent_id: str) -> None:
+        who.acts_as(agent_id)
         state = pool(who)
         contact = state.contacts.get(state.offers.get(offer_id, ""))
         if contact is None:
@@ -171,6 +174,7 @@ def router(view: RoutingView, publish: Publish) -> APIRouter:
         return await send(requests.OfferAnswered, answer, who)
 
     def handled_by(who: Principal, contact_id: str, agent_id: str) -> None:
+        who.acts_as(agent_id)
         contact = pool(who).contacts.get(contact_id)
         if contact is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"contact {contact_id!r} is not in routing")

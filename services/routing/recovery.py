@@ -1,14 +1,20 @@
 """Rebuilding pools from Kafka: the latest snapshot of each pool, then the committed facts written after it.
 
-A snapshot record (on `frontline.routing.snapshots`, keyed and partitioned like the facts) holds a
-pool's state as of `facts_offset`, the offset of the last fact of that partition it includes. The
-worker writes the snapshots of all pools of a partition in the same transaction as facts, so a
-snapshot is never ahead of, or behind, the committed facts it names.
+A snapshot record (on `frontline.routing.snapshots`, partitioned like the facts) holds a pool's
+state as of `facts_offset`, the offset of the last fact of that partition it includes. The worker
+writes the snapshots of all pools of a partition in the same transaction as facts, so a snapshot is
+never ahead of, or behind, the committed facts it names.
+
+However large a pool grows, no message outgrows the broker's limit: a snapshot is zlib-compressed
+JSON cut into pieces of at most SNAPSHOT_PIECE_BYTES, keyed `<tenant>/<index>` (compaction keeps
+each piece's latest) and labelled with the snapshot's id, its index and the count of pieces.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+import zlib
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -16,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
 from frontline.contracts import ContractViolation, Event, Topic, parse_event
-from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, SNAPSHOT_MAX_BYTES
+from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS
 from frontline.plumbing.logging import get_logger
 from frontline.plumbing.settings import Settings
 from services.routing.core.snapshot import PoolSnapshot, restore
@@ -27,6 +33,11 @@ log = get_logger(__name__)
 FACTS = Topic.ROUTING_EVENTS.value
 SNAPSHOTS = Topic.ROUTING_SNAPSHOTS.value
 P = TypeVar("P", bound=PoolState)
+
+
+SNAPSHOT_PIECE_BYTES = 512 * 1024
+PIECE_HEADER = "frontline-snapshot-piece"  # "<snapshot id> <index> <count>"
+Message = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, value, headers
 
 
 class SnapshotRecord(BaseModel):
@@ -41,9 +52,48 @@ def committed_reader(settings: Settings) -> AIOKafkaConsumer:
         enable_auto_commit=False,
         isolation_level="read_committed",
         request_timeout_ms=REQUEST_TIMEOUT_MS + 5_000,
-        max_partition_fetch_bytes=SNAPSHOT_MAX_BYTES,
-        fetch_max_bytes=SNAPSHOT_MAX_BYTES * 2,
     )
+
+
+def snapshot_messages(tenant: str, record: SnapshotRecord) -> list[Message]:
+    """The pool's snapshot as messages no larger than SNAPSHOT_PIECE_BYTES each."""
+    packed = zlib.compress(record.model_dump_json().encode(), level=1)
+    pieces = [packed[start : start + SNAPSHOT_PIECE_BYTES] for start in range(0, len(packed), SNAPSHOT_PIECE_BYTES)]
+    ident = uuid.uuid4().hex
+    return [
+        (f"{tenant}/{index}".encode(), piece, [(PIECE_HEADER, f"{ident} {index} {len(pieces)}".encode())])
+        for index, piece in enumerate(pieces)
+    ]
+
+
+class Pieces:
+    """The latest piece under each key, assembled into each pool's latest whole snapshot."""
+
+    def __init__(self) -> None:
+        self._latest: dict[str, tuple[str, int, int, bytes]] = {}
+
+    def add(self, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> None:
+        label = dict(headers).get(PIECE_HEADER)
+        if key is None or value is None or label is None:
+            return
+        ident, index, count = label.decode().split()
+        self._latest[key.decode()] = (ident, int(index), int(count), value)
+
+    def snapshots(self) -> dict[str, SnapshotRecord]:
+        """tenant → its latest snapshot. A snapshot whose pieces do not all match (which committed
+        transactions cannot leave) is a corrupt topic: then none is used, and every fact is replayed."""
+        found: dict[str, SnapshotRecord] = {}
+        for key, (ident, index, count, _) in self._latest.items():
+            if index != 0:
+                continue
+            tenant = key.rsplit("/", 1)[0]
+            pieces = [self._latest.get(f"{tenant}/{i}") for i in range(count)]
+            if any(piece is None or piece[0] != ident for piece in pieces):
+                log.error("routing snapshot incomplete; replaying every fact instead", tenant=tenant)
+                return {}
+            packed = b"".join(piece[3] for piece in pieces if piece is not None)
+            found[tenant] = SnapshotRecord.model_validate_json(zlib.decompress(packed))
+        return found
 
 
 async def latest_snapshots(reader: AIOKafkaConsumer, partition: int) -> dict[str, SnapshotRecord]:
@@ -52,12 +102,11 @@ async def latest_snapshots(reader: AIOKafkaConsumer, partition: int) -> dict[str
     reader.assign([tp])
     await reader.seek_to_beginning(tp)
     end = (await reader.end_offsets([tp]))[tp]
-    latest: dict[str, SnapshotRecord] = {}
+    pieces = Pieces()
     while await reader.position(tp) < end:
         for record in (await reader.getmany(tp, timeout_ms=500)).get(tp, []):
-            if record.key is not None and record.value is not None:
-                latest[record.key.decode()] = SnapshotRecord.model_validate_json(record.value)
-    return latest
+            pieces.add(record.key, record.value, record.headers)
+    return pieces.snapshots()
 
 
 def restored_pools(snapshots: dict[str, SnapshotRecord], make: Callable[[str], P]) -> dict[str, P]:
@@ -117,7 +166,3 @@ async def rebuild(settings: Settings, partition: int, make: Callable[[str], P]) 
         await reader.stop()
     log.info("routing pools rebuilt", partition=partition, snapshots=len(snapshots), facts_replayed=replayed)
     return pools, end - 1
-
-
-def snapshot_value(pool: PoolSnapshot, *, facts_offset: int, taken_at: datetime) -> bytes:
-    return SnapshotRecord(facts_offset=facts_offset, taken_at=taken_at, pool=pool).model_dump_json().encode()

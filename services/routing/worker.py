@@ -10,6 +10,11 @@ partition p it is assigned, the worker
     transaction that writes the resulting facts and dead letters and commits the input offsets.
 A crash before the commit undoes the whole step: its inputs are read again and applied to state
 rebuilt from committed facts, so no contact is lost and none is offered or assigned twice.
+
+A message the router cannot apply (an exception it raises for that message) is marked poison, the
+step is undone and the pool rebuilt without it, and the step taken again dead-letters it. A step the
+broker refuses for a reason of its own is retried with backoff; one that keeps failing while the
+broker answers is taken again one message at a time, and the message that still fails is poison.
 aiokafka is used directly, not faust, because this needs consume-transform-produce transactions.
 """
 
@@ -25,7 +30,16 @@ from aiokafka.errors import KafkaError, ProducerFenced
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 
 from frontline.contracts import ContractViolation, Event, Topic, parse_event
-from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, SNAPSHOT_MAX_BYTES, dead_letter_of, keyed_group_consumer
+from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, dead_letter_of
+from frontline.plumbing.kernel import (
+    BACKOFF_SECONDS,
+    MAX_ATTEMPTS,
+    Stuck,
+    WorkerStopped,
+    caused_by_infrastructure,
+    keyed_group_consumer,
+    reason_of,
+)
 from frontline.plumbing.logging import get_logger
 from frontline.plumbing.metrics import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_PUBLISHED
 from frontline.plumbing.settings import Settings
@@ -34,17 +48,18 @@ from services.routing.core.router import Router
 from services.routing.core.snapshot import take
 from services.routing.core.state import Fact
 from services.routing.facts import as_event
-from services.routing.recovery import SNAPSHOTS, rebuild, snapshot_value
+from services.routing.recovery import SNAPSHOTS, SnapshotRecord, rebuild, snapshot_messages
 from services.routing.settings import RoutingSettings
 
 log = get_logger(__name__)
 INPUTS = (Topic.CONTACTS_RECEIVED.value, Topic.AGENTS_EVENTS.value, Topic.ROUTING_REQUESTS.value)
 FACTS = Topic.ROUTING_EVENTS.value
 Clock = Callable[[], datetime]
+Place = tuple[str, int, int]  # topic, partition, offset
 
 
-class WorkerStopped(RuntimeError):
-    """The routing worker is not running (not started yet, or crashed)."""
+class PoisonFound(Exception):
+    """A message broke the pool while being applied; the step is undone and taken again without it."""
 
 
 class Partition:
@@ -58,6 +73,8 @@ class Partition:
         self.last_fact = last_fact
         self.facts_since_snapshot = 0
         self.snapshot_at = time.monotonic()
+        self.failures = 0  # steps failed in a row while the broker answered
+        self.single_steps = 0  # steps still to take one message at a time, to find the one that fails
 
     def due(self, now: datetime) -> bool:
         epoch = now.timestamp()
@@ -76,6 +93,8 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         self.assigned = asyncio.Event()  # set once the group has given this worker its partitions
         self._to_take: set[int] = set()  # assigned partition numbers whose pools are not rebuilt yet
         self._stepping = asyncio.Lock()  # a step and a revocation never overlap
+        self._poison: dict[Place, str] = {}  # messages to dead-letter, not apply, when read again
+        self.stuck = Stuck()
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -100,6 +119,7 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
             raise WorkerStopped("the routing worker is not running")
         if not self.assigned.is_set():
             raise WorkerStopped("the routing worker has not been given its partitions yet")
+        self.stuck.check("routing")
 
     # --- ownership -----------------------------------------------------------------------------
 
@@ -132,7 +152,6 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
                 request_timeout_ms=REQUEST_TIMEOUT_MS,
                 linger_ms=2,
                 compression_type="gzip",
-                max_request_size=SNAPSHOT_MAX_BYTES,
             )
             await producer.start()
             pools, last_fact = await rebuild(self._settings, number, Router)
@@ -163,9 +182,24 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
             now = self._clock()
             async with self._stepping:
                 for number, partition in list(self.partitions.items()):
-                    records = by_partition.get(number, [])
+                    records = self._taken(partition, by_partition.get(number, []))
                     if records or partition.due(now):
                         await self._step(partition, records, now)
+
+    def _taken(self, partition: Partition, records: list[ConsumerRecord]) -> list[ConsumerRecord]:
+        """The records this step takes: all, or while a failing one is looked for, only the first
+        (the others are read again)."""
+        if partition.single_steps <= 0 or len(records) <= 1:
+            return records
+        partition.single_steps -= 1
+        consumer = self._consumer
+        assert consumer is not None
+        first_left: dict[TopicPartition, int] = {}
+        for record in records[1:]:
+            first_left.setdefault(TopicPartition(record.topic, record.partition), record.offset)
+        for tp, offset in first_left.items():
+            consumer.seek(tp, offset)
+        return records[:1]
 
     async def _step(self, partition: Partition, records: list[ConsumerRecord], now: datetime) -> None:
         """Apply `records` and the timers due, and commit it all at once, or nothing."""
@@ -195,12 +229,34 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
             log.warning("routing partition taken over by another worker", partition=partition.number)
             self.partitions.pop(partition.number, None)
             await partition.producer.stop()
+        except PoisonFound as found:
+            log.error(
+                "a message broke the routing pool; undoing the step", partition=partition.number, error=str(found)
+            )
+            await self._rewind(partition)
         except KafkaError as error:
             log.error("routing step failed; undoing it", partition=partition.number, error=repr(error))
             await self._rewind(partition)
+            await self._failed(partition, records, error)
         else:
+            partition.failures = 0
+            self.stuck.cleared()
             for topic, outcome in outcomes:
                 EVENTS_CONSUMED.labels(topic, outcome).inc()
+
+    async def _failed(self, partition: Partition, records: list[ConsumerRecord], error: KafkaError) -> None:
+        """Waits out an outage; a step the broker keeps refusing is narrowed to the message at fault."""
+        self.stuck.failing()
+        if not caused_by_infrastructure(error):
+            partition.failures += 1
+        if partition.failures >= MAX_ATTEMPTS:
+            partition.failures = 0
+            if len(records) == 1:
+                record = records[0]
+                self._poison[(record.topic, record.partition, record.offset)] = reason_of(error)
+            else:
+                partition.single_steps = len(records)
+        await asyncio.sleep(BACKOFF_SECONDS[min(partition.failures, len(BACKOFF_SECONDS) - 1)])
 
     def _snapshot_due(self, partition: Partition) -> bool:
         if partition.facts_since_snapshot >= self._routing.snapshot_every_facts:
@@ -211,8 +267,9 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _snapshot(self, partition: Partition, now: datetime) -> None:
         """Every pool of the partition as of its last fact, in the transaction that wrote that fact."""
         for tenant, pool in partition.pools.items():
-            value = snapshot_value(take(pool, now), facts_offset=partition.last_fact, taken_at=now)
-            await partition.producer.send(SNAPSHOTS, value, key=tenant.encode(), partition=partition.number)
+            record = SnapshotRecord(facts_offset=partition.last_fact, taken_at=now, pool=take(pool, now))
+            for key, value, headers in snapshot_messages(tenant, record):
+                await partition.producer.send(SNAPSHOTS, value, key=key, partition=partition.number, headers=headers)
         partition.facts_since_snapshot, partition.snapshot_at = 0, time.monotonic()
 
     async def _rewind(self, partition: Partition) -> None:
@@ -233,6 +290,9 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         self, partition: Partition, record: ConsumerRecord, now: datetime
     ) -> tuple[list[asyncio.Future[RecordMetadata]], str]:
         """The sends this record caused, and its outcome: ok, invalid or refused (both dead-lettered)."""
+        poison = self._poison.pop((record.topic, record.partition, record.offset), None)
+        if poison is not None:
+            return [await self._dead_letter(partition, record, poison)], "refused"
         try:
             event = parse_event(record.value)
         except ContractViolation as violation:
@@ -245,9 +305,14 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         pool = partition.pools.get(event.tenant) or partition.pools.setdefault(event.tenant, Router(event.tenant))
         try:
             facts = pool.apply(event, now)
+            return await self._publish(partition, facts, tenant=event.tenant, cause=event), "ok"
         except RoutingRefused as refused:
             return [await self._dead_letter(partition, record, refused.reason)], "refused"
-        return await self._publish(partition, facts, tenant=event.tenant, cause=event), "ok"
+        except KafkaError:
+            raise  # the broker's, not the message's: the step is undone and retried
+        except Exception as error:
+            self._poison[(record.topic, record.partition, record.offset)] = reason_of(error)
+            raise PoisonFound(reason_of(error)) from error
 
     async def _publish(
         self, partition: Partition, facts: list[Fact], *, tenant: str, cause: Event | None

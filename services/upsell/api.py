@@ -8,6 +8,7 @@ ledger was checked (404 unknown suggestion, 409 an answer that contradicts the o
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Protocol
@@ -16,8 +17,9 @@ from fastapi import APIRouter, Header, HTTPException, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontline.contracts.contacts import ShortText
-from frontline.contracts.envelope import Event, Identifier
+from frontline.contracts.envelope import MAX_MONEY, Event, Identifier
 from frontline.contracts.upsell import (
+    MAX_OFFERS,
     InterestData,
     InterestMarked,
     Offer,
@@ -26,7 +28,7 @@ from frontline.contracts.upsell import (
     OutcomeKind,
     SuggestionAnswered,
 )
-from frontline.plumbing.auth import Anyone, Desk, Managers, Principal
+from frontline.plumbing.auth import Anyone, Desk, Managers, Principal, Role
 from services.upsell.catalogs import Catalogs
 from services.upsell.core.ledger import Ledger, Tally
 from services.upsell.core.performance import OfferPerformance, performance_of
@@ -51,13 +53,13 @@ class InterestIn(BaseModel):
 class OutcomeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: OutcomeKind
-    revenue: float = Field(default=0, ge=0, description="What the customer bought for, if accepted.")
+    revenue: float = Field(default=0, ge=0, le=MAX_MONEY, description="What the customer bought for, if accepted.")
 
 
 class OfferVersion(BaseModel):
     offer: Offer
     saved_at: datetime
-    saved_by: str
+    saved_by: str | None = Field(description="The key that saved it; not shown to agents.")
 
 
 class DecisionOut(BaseModel):
@@ -113,7 +115,8 @@ def router(parts: Parts) -> APIRouter:
         versions = await parts.store.versions(who.tenant, offer_id)
         if not versions:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"offer {offer_id!r} not found")
-        return [OfferVersion.model_validate(v) for v in versions]
+        shown = [v if not who.may(Role.AGENT) else {**v, "saved_by": None} for v in versions]
+        return [OfferVersion.model_validate(v) for v in shown]
 
     @api.put(
         "/offers/{offer_id}",
@@ -130,6 +133,9 @@ def router(parts: Parts) -> APIRouter:
         if_match: Annotated[str | None, Header(description='The version you read, e.g. 3 or "3"')] = None,
     ) -> Offer:
         expected = _version_in(if_match)
+        catalog = await parts.catalogs.of(who.tenant)
+        if catalog.size >= MAX_OFFERS and not await parts.store.versions(who.tenant, offer_id):
+            raise HTTPException(status.HTTP_409_CONFLICT, f"the catalog holds {MAX_OFFERS} offers, its most")
         try:
             offer = await parts.store.save(
                 who.tenant, offer_id, settings, expected=expected, by=who.name, now=datetime.now(UTC)
@@ -179,6 +185,7 @@ def router(parts: Parts) -> APIRouter:
 
     @api.post("/contacts/{contact_id}/interest", status_code=202, summary="The customer is interested in buying")
     async def mark_interest(contact_id: IdPath, body: InterestIn, who: Principal = Desk) -> Accepted:
+        who.acts_as(body.agent_id)
         event = InterestMarked.new(
             data=InterestData(contact_id=contact_id, agent_id=body.agent_id, note=body.note),
             tenant=who.tenant,
@@ -196,6 +203,8 @@ def router(parts: Parts) -> APIRouter:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"suggestion {suggestion_id!r} not found")
         if decision.offer_id is None:
             raise HTTPException(status.HTTP_409_CONFLICT, f"decision {suggestion_id!r} made no suggestion")
+        if decision.agent_id is not None:
+            who.acts_as(decision.agent_id)
         if decision.outcome is not None and decision.outcome is not body.outcome:
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"suggestion {suggestion_id!r} was already answered: {decision.outcome}"
@@ -223,6 +232,6 @@ def _version_in(if_match: str | None) -> int | None:
     if if_match is None:
         return None
     text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not re.fullmatch(r"[0-9]{1,9}", text):  # ASCII digits only: str.isdigit() takes "²"
         raise HTTPException(status.HTTP_400_BAD_REQUEST, 'If-Match: must be an offer version, e.g. "3"')
     return int(text)

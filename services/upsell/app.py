@@ -46,6 +46,7 @@ class Components:
             store=self.store,
             catalogs=self.catalogs,
             producer=runtime.producer,
+            door=runtime.door("upsell"),
             clock=lambda: datetime.now(UTC),
         )
         await self.reader.start()

@@ -25,7 +25,7 @@ from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 from pymongo.errors import PyMongoError
 
-from frontline.contracts import ContractViolation, Event, Topic, parse_event
+from frontline.contracts import Event, Topic
 from frontline.contracts.contacts import ContactReceived
 from frontline.contracts.routing import ContactEscalated
 from frontline.contracts.upsell import (
@@ -36,9 +36,9 @@ from frontline.contracts.upsell import (
     SuggestionAnswered,
     SuggestionData,
 )
-from frontline.plumbing.kafka import Batches, EventProducer, KeyedWorker
+from frontline.plumbing.kafka import EventProducer
+from frontline.plumbing.kernel import Door, KeyedWorker, Received
 from frontline.plumbing.logging import get_logger
-from frontline.plumbing.metrics import EVENTS_CONSUMED
 from frontline.plumbing.settings import Settings
 from services.upsell.catalogs import Catalogs
 from services.upsell.core.decide import UpsellDecision, decide
@@ -72,9 +72,10 @@ class UpsellWorker(KeyedWorker):
         store: UpsellStore,
         catalogs: Catalogs,
         producer: EventProducer,
+        door: Door,
         clock: Clock,
     ) -> None:
-        super().__init__(settings, name="upsell", topics=list(INPUTS), max_batch=upsell.max_batch)
+        super().__init__(settings, name="upsell", topics=list(INPUTS), max_batch=upsell.max_batch, door=door)
         self._upsell = upsell
         self._policy: UpsellPolicy = upsell.policy()
         self._reader = reader
@@ -91,39 +92,33 @@ class UpsellWorker(KeyedWorker):
         self._received_upto: dict[int, int] = {}  # partition → latest contact time read
         self._sends: list[asyncio.Future[RecordMetadata]] = []
 
-    async def step(self, batches: Batches, *, reassigned: bool) -> None:
+    async def handle(self, received: list[Received], *, reassigned: bool) -> None:
         if reassigned:
             await self._reader.read_up_to_now()
-        offsets: dict[TopicPartition, int] = {}
         # contacts first: an assignment fetched in the same batch as its contact finds it known
-        for tp, records in sorted(batches.items(), key=lambda item: item[0].topic != RECEIVED):
-            for record in records:
-                await self._handle(record)
-            offsets[tp] = records[-1].offset + 1
+        for item in sorted(received, key=lambda item: item.record.topic != RECEIVED):
+            assert item.event is not None, "upsell decodes every topic it reads"
+            await self._handle(item.record, item.event)
         await self._store.keep_contacts(self._new_files)
         self._new_files = []
         await self._reload_awaited()
         await asyncio.gather(*self._sends)
         self._sends = []
-        if offsets:
-            await self.consumer.commit(offsets)
 
-    async def _handle(self, record: ConsumerRecord) -> None:
-        try:
-            event = parse_event(record.value or b"")
-        except ContractViolation as violation:
-            await self._dead_letter(record, violation.reason)
-            return
-        if record.key != event.tenant.encode():
-            await self._dead_letter(record, "the message key must be the tenant")
-            return
+    def forget(self) -> None:
+        """A failed batch's contacts are kept again when its messages are handled again; its decisions
+        in flight were made once (the ledger knows them) and need not be awaited twice."""
+        self._new_files = []
+        self._sends = []
+
+    async def _handle(self, record: ConsumerRecord, event: Event) -> None:
         if isinstance(event, SuggestionAnswered):
             problem = self._ledger.problem_with(event)
             if problem is not None and not self._ledger.decided(event.tenant, event.data.suggestion_id):
                 await self._reader.read_up_to_now()  # the suggestion may be just written, not yet read
                 problem = self._ledger.problem_with(event)
             if problem is not None:
-                await self._dead_letter(record, problem)
+                await self.dead_letter(record, problem)
                 return
         elif isinstance(event, ContactReceived):
             self._received_upto[record.partition] = max(record.timestamp, self._received_upto.get(record.partition, 0))
@@ -133,7 +128,6 @@ class UpsellWorker(KeyedWorker):
                 await self._decide(situation, cause)
         else:
             await self._follow(event, record)
-        EVENTS_CONSUMED.labels(record.topic, "ok").inc()
 
     async def _follow(self, event: Event, record: ConsumerRecord) -> None:
         contact_id = event.contact_id
@@ -197,10 +191,6 @@ class UpsellWorker(KeyedWorker):
         event = _decision_event(made, situation, decision, cause, now)
         self._ledger.apply(event)
         self._sends.append(await self._producer.enqueue(event))
-
-    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
-        EVENTS_CONSUMED.labels(record.topic, "invalid").inc()
-        await self._producer.send_to_dlq(record, reason)
 
 
 def _decision_event(

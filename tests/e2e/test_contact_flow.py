@@ -108,7 +108,7 @@ async def test_an_interested_customer_gets_a_suggestion_once_they_consent(settin
         pool.client(routing.url) as routing_admin,
         pool.client(upsell.url) as upsell_admin,
         pool.client(intake.url) as intake_admin,
-        pool.client(routing.url, Role.AGENT) as desk,
+        pool.client(routing.url, Role.AGENT, agent="sara") as desk,
     ):
         await staff(routing_admin, {"sara": {"skills": [{"skill": "sales", "proficiency": 4}], "languages": []}})
         offer = {"product": "fibre-1000", "concerns": ["sales_inquiry"], "value": 30, "scripts": {"en": "Fibre?"}}

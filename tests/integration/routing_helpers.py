@@ -13,6 +13,8 @@ from frontline.plumbing.auth import Role
 from frontline.plumbing.settings import Settings
 from tests.integration.helpers import eventually, service_environment
 
+DESK_AGENTS = ("ann", "bob", "cid", "sara")  # each has an agent key bound to them
+
 
 @dataclass
 class Pool:
@@ -20,13 +22,22 @@ class Pool:
 
     tenant: str = field(default_factory=lambda: f"t-{uuid.uuid4().hex[:10]}")
 
-    def key(self, role: Role) -> str:
-        return f"key-{self.tenant}-{role.value}"
+    def key(self, role: Role, agent: str | None = None) -> str:
+        return f"key-{self.tenant}-{role.value}" + (f"-{agent}" if agent else "")
 
     def environment(self, settings: Settings, port: int, *, group: str) -> dict[str, str]:
         keys = [
             {"name": f"{self.tenant}-{r.value}", "tenant": self.tenant, "role": r.value, "key": self.key(r)}
             for r in Role
+        ] + [
+            {
+                "name": f"{self.tenant}-{a}",
+                "tenant": self.tenant,
+                "role": "agent",
+                "agent_id": a,
+                "key": self.key(Role.AGENT, a),
+            }
+            for a in DESK_AGENTS
         ]
         return service_environment(settings, port) | {
             "FRONTLINE_API_KEYS": json.dumps(keys),
@@ -35,8 +46,9 @@ class Pool:
             "FRONTLINE_ROUTING_TICK_SECONDS": "0.1",
         }
 
-    def client(self, url: str, role: Role = Role.ADMIN) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=url, headers={"X-API-Key": self.key(role)}, timeout=10)
+    def client(self, url: str, role: Role = Role.ADMIN, *, agent: str | None = None) -> httpx.AsyncClient:
+        """A client with the role's key; with `agent`, an agent key bound to that agent."""
+        return httpx.AsyncClient(base_url=url, headers={"X-API-Key": self.key(role, agent)}, timeout=10)
 
 
 async def staff(http: httpx.AsyncClient, agents: dict[str, dict[str, Any]], *, within: float = 60) -> None:

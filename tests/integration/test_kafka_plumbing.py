@@ -1,86 +1,95 @@
-"""The Kafka plumbing against the real broker: events flow, bad messages land in the DLQ with the reason,
-and the consumer keeps going."""
+"""The consumer kernel against the real broker: bad messages land in the DLQ with the reason, a
+message that breaks its handler is isolated from its batch, the same worker goes on, and committed
+offsets mean a restarted worker does not see handled messages again."""
 
-import asyncio
 import json
 import uuid
 
 from frontline.contracts import dlq_topic
-from frontline.plumbing.kafka import EventConsumer, Unprocessable, ensure_topics
-from tests.integration.helpers import end_offsets, read_from
+from frontline.plumbing.kafka import ensure_topics
+from frontline.plumbing.kernel import Door, KeyedWorker, Received, Stuck
+from tests.integration.helpers import end_offsets, eventually, read_from
 from tests.unit.factories import contact_received
 
 
-async def poll_until(consumer: EventConsumer, done, within: float = 60) -> None:
-    """Polls (joining the group first, which a freshly started broker may take a while to allow)
-    until `done(records seen)`; fails after `within` seconds."""
-    deadline = asyncio.get_running_loop().time() + within
-    seen = 0
-    while not done(seen):
-        assert asyncio.get_running_loop().time() < deadline, f"only {seen} records within {within:.0f}s"
-        seen += await consumer.poll_once(timeout_ms=500)
+async def answering() -> bool:
+    return True
 
 
-async def test_bad_messages_go_to_the_dlq_with_the_reason_and_the_good_ones_get_through(settings, producer):
+class Recorder(KeyedWorker):
+    """Handles whole batches; a batch holding the contact "poison" fails the way a date overflow does."""
+
+    def __init__(self, settings, topic: str, door: Door, name: str) -> None:
+        super().__init__(settings, name=name, topics=[topic], max_batch=100, door=door)
+        self.handled: list[str] = []
+
+    async def handle(self, received: list[Received], *, reassigned: bool) -> None:
+        if any(item.event.contact_id == "poison" for item in received):
+            raise OverflowError("date value out of range")
+        self.handled += [item.event.contact_id for item in received]
+
+    def forget(self) -> None:
+        return None
+
+
+async def test_bad_and_poison_messages_go_to_the_dlq_and_the_same_worker_handles_the_rest(settings, producer):
     topic = f"frontline.test.{uuid.uuid4().hex[:8]}"
     await ensure_topics(settings, [topic, dlq_topic(topic)])
     dlq_start = await end_offsets(settings.kafka_bootstrap_servers, dlq_topic(topic))
-    good, refused = contact_received(contact_id="good"), contact_received(contact_id="refused")
     for value in (
         b"\xff not json",
         b'{"type": "contact.received", "tenant": "acme"}',
-        good.to_json(),
-        refused.to_json(),
+        contact_received(contact_id="first").to_json(),
+        contact_received(contact_id="poison").to_json(),
+        contact_received(contact_id="second").to_json(),
     ):
         await producer.send_raw(topic, value, key=b"acme")
+    await producer.send_raw(topic, contact_received(contact_id="wrong-key").to_json(), key=b"globex")
 
-    handled = []
-
-    async def handler(event):
-        if event.contact_id == "refused":
-            raise Unprocessable("contact refused by the test handler")
-        handled.append(event)
-
-    consumer = EventConsumer(
-        settings, topics=[topic], group_id=f"test-{uuid.uuid4().hex[:8]}", handler=handler, producer=producer
-    )
-    await consumer.start()
+    worker = Recorder(settings, topic, Door(producer, answering, Stuck()), name=f"test-{uuid.uuid4().hex[:8]}")
+    await worker.start()
     try:
-        await poll_until(consumer, lambda seen: seen == 4)
+        await eventually(lambda: _async(worker.handled == ["first", "second"]), within=60, what="both good contacts")
+        await producer.send_raw(topic, contact_received(contact_id="after").to_json(), key=b"acme")
+        await eventually(lambda: _async(worker.handled[-1:] == ["after"]), within=60, what="the next message")
+        await worker.ready()
     finally:
-        await consumer.stop()
+        await worker.stop()
 
-    assert [event.id for event in handled] == [good.id]
-    letters = [json.loads(value) for value in await read_from(settings.kafka_bootstrap_servers, dlq_start, count=3)]
-    reasons = [letter["reason"] for letter in letters]
-    assert reasons[0].startswith("not JSON")
-    assert "occurred_at: Field required" in reasons[1]
-    assert "data: Field required" in reasons[1]
-    assert reasons[2] == "contact refused by the test handler"
+    letters = [json.loads(v) for v in await read_from(settings.kafka_bootstrap_servers, dlq_start, count=4)]
+    by_key = {}  # the DLQ keeps the original key, so the two keys' letters may come in either order
+    for letter in letters:
+        by_key.setdefault(letter["key"], []).append(letter)
+    acme = [letter["reason"] for letter in by_key["acme"]]
+    assert acme[0].startswith("not JSON")
+    assert "occurred_at: Field required" in acme[1]
+    assert "data: Field required" in acme[1]
+    assert acme[2] == "OverflowError: date value out of range"
+    assert json.loads(by_key["acme"][2]["payload"])["contact_id"] == "poison"
+    assert [letter["reason"] for letter in by_key["globex"]] == ["the message key must be the tenant"]
     assert all(letter["topic"] == topic for letter in letters)
-    assert json.loads(letters[2]["payload"])["contact_id"] == "refused"
 
 
-async def test_committed_offsets_mean_a_restarted_consumer_does_not_see_handled_events_again(settings, producer):
+async def test_committed_offsets_mean_a_restarted_worker_does_not_see_handled_events_again(settings, producer):
     topic = f"frontline.test.{uuid.uuid4().hex[:8]}"
-    group = f"test-{uuid.uuid4().hex[:8]}"
+    name = f"test-{uuid.uuid4().hex[:8]}"
     await ensure_topics(settings, [topic, dlq_topic(topic)])
-    first, second = contact_received(contact_id="first"), contact_received(contact_id="second")
-    handled = []
+    seen: list[str] = []
 
-    async def handler(event):
-        handled.append(event.contact_id)
-
-    async def consume_all() -> None:
-        consumer = EventConsumer(settings, topics=[topic], group_id=group, handler=handler, producer=producer)
-        await consumer.start()
+    async def consume_one(contact_id: str) -> None:
+        await producer.send_raw(topic, contact_received(contact_id=contact_id).to_json(), key=b"acme")
+        worker = Recorder(settings, topic, Door(producer, answering, Stuck()), name=name)
+        await worker.start()
         try:
-            await poll_until(consumer, lambda seen: seen == 1)
+            await eventually(lambda: _async(contact_id in worker.handled), within=60, what=contact_id)
         finally:
-            await consumer.stop()
+            await worker.stop()
+        seen.extend(worker.handled)
 
-    await producer.send_raw(topic, first.to_json(), key=b"acme")
-    await consume_all()
-    await producer.send_raw(topic, second.to_json(), key=b"acme")
-    await consume_all()
-    assert handled == ["first", "second"]
+    await consume_one("first")
+    await consume_one("second")
+    assert seen == ["first", "second"]
+
+
+async def _async(value: bool) -> bool:
+    return value

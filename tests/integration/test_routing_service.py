@@ -43,21 +43,28 @@ async def test_a_contact_is_offered_rerouted_on_reject_assigned_and_completed(se
         assert first["decisions"][0]["chosen"]["agent_id"] == "ann"
         assert [c["agent_id"] for c in first["decisions"][0]["candidates"]] == ["ann", "bob"], first["decisions"]
 
-        async with pool.client(service.url, Role.AGENT) as desk:
-            wrong = await desk.post(f"/v1/offers/{first['offer_id']}/accept", json={"agent_id": "bob"})
+        async with (
+            pool.client(service.url, Role.AGENT, agent="ann") as ann,
+            pool.client(service.url, Role.AGENT, agent="bob") as bob,
+        ):
+            wrong = await bob.post(f"/v1/offers/{first['offer_id']}/accept", json={"agent_id": "bob"})
             assert wrong.status_code == 409
             assert "another agent" in wrong.json()["detail"]
-            rejected = await desk.post(f"/v1/offers/{first['offer_id']}/reject", json={"agent_id": "ann"})
+            impersonated = await bob.post(f"/v1/offers/{first['offer_id']}/reject", json={"agent_id": "ann"})
+            assert impersonated.status_code == 403
+            assert "bound to agent 'bob'" in impersonated.json()["detail"]
+            assert (await bob.post("/v1/agents/ann/state", json={"state": "offline"})).status_code == 403
+            rejected = await ann.post(f"/v1/offers/{first['offer_id']}/reject", json={"agent_id": "ann"})
             assert rejected.status_code == 202
             second = await offered_to("bob")
-            accepted = await desk.post(f"/v1/offers/{second['offer_id']}/accept", json={"agent_id": "bob"})
+            accepted = await bob.post(f"/v1/offers/{second['offer_id']}/accept", json={"agent_id": "bob"})
             assert accepted.status_code == 202
 
             async def assigned() -> bool:
                 return (await routing_of(admin, contact_id) or {}).get("stage") == "assigned"
 
             await eventually(assigned, within=30, what="the contact assigned")
-            done = await desk.post(
+            done = await bob.post(
                 f"/v1/contacts/{contact_id}/complete", json={"agent_id": "bob", "disposition": "invoice_corrected"}
             )
             assert done.status_code == 202
@@ -89,7 +96,7 @@ async def test_bad_requests_get_a_clear_4xx_and_bad_events_a_dead_letter(setting
         assert bad_steps.status_code == 422
         assert "first step starts at after_seconds 0" in bad_steps.text
         assert (await admin.post("/v1/agents/zed/state", json={"state": "available"})).status_code == 404
-        async with pool.client(service.url, Role.AGENT) as desk:
+        async with pool.client(service.url, Role.AGENT, agent="ann") as desk:
             assert (await desk.post("/v1/offers/o-1/accept", json={"agent_id": "ann"})).status_code == 409
             done = await desk.post("/v1/contacts/c-x/complete", json={"agent_id": "ann", "disposition": "x"})
             assert done.status_code == 404

@@ -141,7 +141,7 @@ async def test_catalog_suggestions_outcomes_and_performance(settings, producer, 
         assert first[-1]["type"] == "upsell.no_suggestion"
         assert first[-1]["data"]["reasons"] == ["not_the_moment"]
         start = await end_offsets(settings.kafka_bootstrap_servers, SUGGESTIONS)
-        async with pool.client(service.url, Role.AGENT) as desk:
+        async with pool.client(service.url, Role.AGENT, agent="cid") as desk:
             marked = await desk.post(f"/v1/contacts/{billing.contact_id}/interest", json={"agent_id": "cid"})
             assert marked.status_code == 202
         then = await read_until(
@@ -149,7 +149,7 @@ async def test_catalog_suggestions_outcomes_and_performance(settings, producer, 
         )
         assert then[-1]["type"] == "offer.suggested"
         assert (then[-1]["data"]["moment"], then[-1]["data"]["reasons"][0]) == ("interest", "interest_marked")
-        async with pool.client(service.url, Role.AGENT) as desk:
+        async with pool.client(service.url, Role.AGENT, agent="ann") as desk:
             log = (await desk.get(f"/v1/contacts/{dutch.contact_id}/decisions")).json()
             assert [(d["decision_id"], d["shown"], d["offer_id"]) for d in log] == [(suggestion_id, True, "tv-plus")]
             body = {"outcome": "accepted", "revenue": 25}

@@ -3,12 +3,8 @@ import base64
 import json
 from datetime import UTC, datetime
 
-import pytest
-from pymongo.errors import AutoReconnect
-
 from frontline.plumbing.health import run_checks
-from frontline.plumbing.kafka import DLQ_REASON_HEADER, all_topics, dead_letter, with_retries
-from tests.unit.factories import contact_received
+from frontline.plumbing.kafka import DLQ_REASON_HEADER, all_topics, dead_letter
 
 NOW = datetime(2026, 11, 22, 10, 15, tzinfo=UTC)
 
@@ -70,31 +66,3 @@ def test_readiness_reports_each_failure_and_timeout_by_name(monkeypatch):
 
     outcomes = asyncio.run(run_checks({"mongodb": fine, "kafka": broken, "streams": stuck}))
     assert outcomes == {"mongodb": "ok", "kafka": "ConnectionError: broker away", "streams": "timed out after 0.05s"}
-
-
-def test_a_handler_is_retried_through_a_passing_outage(monkeypatch):
-    monkeypatch.setattr("frontline.plumbing.kafka.RETRY_DELAYS", (0, 0, 0))
-    calls = []
-
-    async def flaky(event) -> None:
-        calls.append(event.id)
-        if len(calls) < 3:
-            raise AutoReconnect("primary stepped down")
-
-    event = contact_received()
-    asyncio.run(with_retries(flaky, event))
-    assert calls == [event.id] * 3
-
-
-def test_a_lasting_outage_propagates_so_the_message_is_redelivered(monkeypatch):
-
-    monkeypatch.setattr("frontline.plumbing.kafka.RETRY_DELAYS", (0, 0))
-    calls = []
-
-    async def down(event) -> None:
-        calls.append(1)
-        raise AutoReconnect("no primary")
-
-    with pytest.raises(AutoReconnect):
-        asyncio.run(with_retries(down, contact_received()))
-    assert len(calls) == 3

@@ -3,6 +3,10 @@
 Card numbers (Luhn-checked, issuer prefix 2-6, spaces or dashes allowed), IBANs (mod-97
 checked), e-mail addresses and phone numbers become `[CARD]`, `[IBAN]`, `[EMAIL]`, `[PHONE]`.
 The original text is never kept: callers only ever hold the result.
+
+Every step is linear in the text's length, whatever the text (hostile input included): a digit run
+checks each card-sized window's Luhn sum in constant time from prefix sums, an IBAN candidate's
+mod-97 is carried along as it grows, and an e-mail address is only tried where a word starts.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import phonenumbers
 CARD, IBAN, EMAIL, PHONE = "card", "iban", "email", "phone"
 _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9])+(?![0-9])")
 _IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?=[ A-Za-z0-9])")
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?:\+|00)?[0-9][0-9 ().\-/]{5,20}[0-9](?![0-9])")
 
 
@@ -36,25 +40,32 @@ def redact(text: str, *, region: str) -> Redacted:
     return Redacted(text, tuple(found))
 
 
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if position % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
-
-
-def looks_like_card(digits: str) -> bool:
-    return 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_valid(digits)
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # a digit's Luhn value where it is doubled
 
 
 def _contains_card(digits: str) -> bool:
-    """A run longer than a card may hide one; any valid window masks the whole run."""
-    return any(
-        looks_like_card(digits[start : start + size])
-        for size in range(13, min(19, len(digits)) + 1)
-        for start in range(len(digits) - size + 1)
-    )
+    """A run longer than a card may hide one; any valid window masks the whole run.
+
+    Each window's Luhn sum comes from prefix sums in O(1): digit j counts doubled when its distance
+    to the window's last digit is odd, i.e. when j's parity differs from that last digit's."""
+    values = [int(char) for char in digits]
+    plain = [[0], [0]]  # by parity of the index: running sums of the digits as they are
+    doubled = [[0], [0]]  # ... and of their doubled Luhn values
+    for index, value in enumerate(values):
+        for parity in (0, 1):
+            mine = index % 2 == parity
+            plain[parity].append(plain[parity][-1] + (value if mine else 0))
+            doubled[parity].append(doubled[parity][-1] + (_DOUBLED[value] if mine else 0))
+    for size in range(13, min(19, len(values)) + 1):
+        for start in range(len(values) - size + 1):
+            if digits[start] not in "23456":
+                continue
+            end = start + size  # exclusive; the last digit is end - 1
+            same = (end - 1) % 2
+            total = plain[same][end] - plain[same][start] + doubled[1 - same][end] - doubled[1 - same][start]
+            if total % 10 == 0:
+                return True
+    return False
 
 
 def _mask_cards(text: str) -> tuple[str, int]:
@@ -111,15 +122,6 @@ IBAN_LENGTHS = {
 }
 
 
-def iban_valid(compact: str) -> bool:
-    if not 15 <= len(compact) <= 34 or not compact[:2].isalpha() or not compact[2:4].isdigit():
-        return False
-    if len(compact) != IBAN_LENGTHS.get(compact[:2], len(compact)):
-        return False
-    rearranged = compact[4:] + compact[:4]
-    return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
-
-
 def _mask_ibans(text: str) -> tuple[str, int]:
     pieces, cursor, count = [], 0, 0
     for start in _IBAN_START.finditer(text):
@@ -133,25 +135,51 @@ def _mask_ibans(text: str) -> tuple[str, int]:
 
 
 def _longest_iban_end(text: str, start: int) -> int | None:
-    """The end of the longest valid IBAN starting at `start`, written compact or in groups of four."""
-    ends, compact, group = [], "", 0
+    """The end of the longest valid IBAN starting at `start`, written compact or in groups of four.
+
+    The mod-97 of the characters after the first four is carried along as the candidate grows, so
+    each candidate end costs O(1) (the check moves the first four to the back)."""
+    longest = IBAN_LENGTHS.get(text[start : start + 2].upper(), 34)
+    ends, compact, group, body_mod = [], "", 0, 0
     for index in range(start, min(len(text), start + 45)):
         char = text[index]
         if char == " " and group == 4:
             group = 0
             continue
-        if not char.isascii() or not char.isalnum():
+        if char not in _MOD97_STEP:
             break
         compact, group = compact + char.upper(), group + 1
-        ends.append((index + 1, compact))
-    return next(
-        (
-            end
-            for end, candidate in reversed(ends)
-            if iban_valid(candidate) and (end == len(text) or not text[end].isalnum())
-        ),
-        None,
-    )
+        if len(compact) > 4:
+            value, shift = _MOD97_STEP[char]
+            body_mod = (body_mod * shift + value) % 97
+        ends.append((index + 1, compact, body_mod))
+        if len(compact) == longest:
+            break
+    for end, candidate, mod in reversed(ends):
+        at_word_end = end == len(text) or not text[end].isalnum()
+        if at_word_end and _iban_shape(candidate) and _mod97_with_head(mod, candidate[:4]) == 1:
+            return end
+    return None
+
+
+def _iban_shape(compact: str) -> bool:
+    if not 15 <= len(compact) <= 34 or not compact[:2].isalpha() or not compact[2:4].isdigit():
+        return False
+    return len(compact) == IBAN_LENGTHS.get(compact[:2], len(compact))
+
+
+def _mod97_with_head(body_mod: int, head: str) -> int:
+    for char in head:
+        value, shift = _MOD97_STEP[char]
+        body_mod = (body_mod * shift + value) % 97
+    return body_mod
+
+
+# each IBAN character's number (A=10 … Z=35) and the power of ten that appends it to a number
+_MOD97_STEP = {
+    char: (int(char, 36), 10 ** len(str(int(char, 36))))
+    for char in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+}
 
 
 def _mask_emails(text: str) -> tuple[str, int]:

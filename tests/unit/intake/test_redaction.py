@@ -4,9 +4,46 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.intake.domain.redaction import IBAN_LENGTHS, iban_valid, luhn_valid, redact
+from services.intake.domain.redaction import IBAN_LENGTHS, _contains_card, _longest_iban_end, redact
 
 REGION = "NL"
+
+
+def luhn_valid(digits: str) -> bool:
+    """The textbook check, digit by digit: the oracle for the redactor's constant-time windows."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def iban_valid(compact: str) -> bool:
+    """ISO 13616 as written: the oracle for the redactor's carried mod-97."""
+    if not 15 <= len(compact) <= 34 or not compact[:2].isalpha() or not compact[2:4].isdigit():
+        return False
+    if len(compact) != IBAN_LENGTHS.get(compact[:2], len(compact)):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
+
+
+@given(st.text("0123456789", min_size=13, max_size=60))
+def test_the_windowed_luhn_check_agrees_with_the_textbook_one(digits):
+    naive = any(
+        digits[start] in "23456" and luhn_valid(digits[start : start + size])
+        for size in range(13, min(19, len(digits)) + 1)
+        for start in range(len(digits) - size + 1)
+    )
+    assert _contains_card(digits) == naive
+
+
+@given(st.sampled_from(sorted(IBAN_LENGTHS)), st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ", max_size=40))
+def test_the_carried_mod97_agrees_with_the_textbook_check(country, rest):
+    text = f"{country}{rest}"
+    end = _longest_iban_end(text, 0)
+    if end is not None:
+        assert iban_valid(text[:end].replace(" ", "").upper())
 
 
 def with_luhn_digit(body: str) -> str:
