@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from benchlib import ROOT, append_report, free_port, machine
+from benchlib import ROOT, SigningProducer, append_report, free_port, machine
 
 from frontline.contracts import Topic
 from frontline.contracts.contacts import ContactSubmitted, ContactSubmittedData
@@ -57,7 +57,7 @@ async def kafka_door(settings: Settings, count: int, run: str) -> dict[str, floa
     received_topic = Topic.CONTACTS_RECEIVED.value
     consumer = await _consumer(settings, received_topic, group=f"bench-{run}", reset="latest")
     await _until_assigned(consumer)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5)
+    producer = SigningProducer(settings, acks="all", linger_ms=5)
     await producer.start()
     events = [
         ContactSubmitted.new(data=submission(i, run), tenant="acme", source="bench", occurred_at=datetime.now(UTC))

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from benchlib import ROOT, append_report, free_port, machine, percentile, until_ready
+from benchlib import ROOT, SigningProducer, append_report, free_port, machine, percentile, until_ready
 
 from frontline.contracts import REGISTRY
 from frontline.contracts.agents import Resolution
@@ -235,7 +235,7 @@ async def broker_baseline(settings: Settings, count: int, value_size: int) -> fl
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     await admin.create_topics([NewTopic(topic, 1, 1)])
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=5, acks="all")
+    producer = SigningProducer(settings, linger_ms=5, acks="all")
     await producer.start()
     payload = b"x" * value_size
     for _ in range(count):
@@ -290,7 +290,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     shapes = templates()
     stamps = {t: Stamp(t, f"{t}-c", shapes) for t in (first, filler)}
     figures: dict[str, Any] = {}
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=5, acks="all")
+    producer = SigningProducer(settings, linger_ms=5, acks="all")
     await producer.start()
     try:
         async with Service(settings, [first, filler]) as service, service.client(first) as http:

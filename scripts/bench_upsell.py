@@ -32,6 +32,7 @@ from aiokafka import AIOKafkaProducer
 from benchlib import (
     ROOT,
     Latencies,
+    SigningProducer,
     append_report,
     broker_latency,
     free_port,
@@ -204,7 +205,7 @@ async def service_latency(settings: Settings, *, offers: int, rate: float, secon
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "services.upsell", cwd=ROOT, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
         )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=1, acks="all")
+    producer = SigningProducer(settings, linger_ms=1, acks="all")
     await producer.start()
     latencies = Latencies(expected=int(rate * seconds))
     decided: dict[str, str] = {}

@@ -198,7 +198,9 @@ class LiveDay:
         self.settings = settings
         self.urls = urls
         self.http = httpx.AsyncClient(headers={"X-API-Key": api_key}, timeout=15)
-        self.producer = EventProducer(settings, client_id=f"frontline-demo-{plan.tenant}")
+        # the demo's systems write as the tenant's own systems do, with its key
+        signer = settings.signing_keys().for_tenant(plan.tenant)
+        self.producer = EventProducer(settings, client_id=f"frontline-demo-{plan.tenant}", signer=signer)
         self.consumer = AIOKafkaConsumer(**settings.kafka_connection(), client_id=f"frontline-demo-{plan.tenant}")
         self.tally = Tally(speed=plan.speed)
         self.rng = random.Random(plan.seed + 7)

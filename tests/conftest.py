@@ -18,6 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from frontline.plumbing import mongo
 from frontline.plumbing.kafka import EventProducer, ensure_topics
 from frontline.plumbing.settings import Settings
+from frontline.plumbing.signing import WriterSigner
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,7 +69,9 @@ def db(mongo_client: AsyncMongoClient, settings: Settings) -> AsyncDatabase:
 @pytest_asyncio.fixture(loop_scope="session", scope="session")
 async def producer(settings: Settings) -> AsyncIterator[EventProducer]:
     await ensure_topics(settings)
-    events = EventProducer(settings, client_id="frontline-tests")
+    # the tests write as each event's writer would: outside systems with their tenant's key,
+    # services' events (stand-ins for them) with the owning service's development key
+    events = EventProducer(settings, client_id="frontline-tests", signer=WriterSigner(settings.signing_keys()))
     await events.start()
     yield events
     await events.stop()

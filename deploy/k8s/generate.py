@@ -21,6 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from frontline.contracts.registry import REGISTRY  # noqa: E402
 from frontline.contracts.topics import TOPICS, Topic, dlq_topic  # noqa: E402
 from frontline.plumbing.kafka import topic_config  # noqa: E402
 
@@ -153,6 +154,10 @@ def service_documents(spec: ServiceSpec) -> list[dict[str, Any]]:
         {
             "name": "FRONTLINE_API_KEYS",
             "valueFrom": {"secretKeyRef": {"name": "frontline-api-keys", "key": "api-keys.json"}},
+        },
+        {
+            "name": "FRONTLINE_EVENT_KEYS",
+            "valueFrom": {"secretKeyRef": {"name": "frontline-event-keys", "key": "event-keys.json"}},
         },
         *(
             {"name": variable, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
@@ -493,7 +498,28 @@ def kafka_users() -> list[dict[str, Any]]:
                 },
             }
         )
-    return out
+    return [*out, integrations_user()]
+
+
+INTEGRATIONS = "frontline-integrations"
+
+
+def external_topics() -> tuple[str, ...]:
+    """The topics outside systems write: those of the event types a tenant's key may sign."""
+    return tuple(sorted({spec.topic.value for spec in REGISTRY.values() if spec.external}))
+
+
+def integrations_user() -> dict[str, Any]:
+    """The Kafka principal of outside systems (telephony, e-mail gateways, CRMs, desktops): it may write
+    only the external topics. Which tenant an event may act for is proven by its signature (an event
+    key per tenant), not by the principal: see docs/design/event-authenticity.md."""
+    acls = [_acl("topic", topic, ["Write", "Describe"]) for topic in external_topics()]
+    return {
+        "apiVersion": "kafka.strimzi.io/v1",
+        "kind": "KafkaUser",
+        "metadata": {"name": INTEGRATIONS, "labels": {"strimzi.io/cluster": KAFKA_CLUSTER, **labels("integrations")}},
+        "spec": {"authentication": {"type": "scram-sha-512"}, "authorization": {"type": "simple", "acls": acls}},
+    }
 
 
 def _acl(kind: str, name: str, operations: list[str], *, prefix: bool = False) -> dict[str, Any]:

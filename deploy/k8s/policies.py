@@ -25,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from frontline.contracts.registry import REGISTRY  # noqa: E402
 from frontline.contracts.topics import TOPICS, dlq_topic  # noqa: E402
 from frontline.plumbing.kafka import topic_config  # noqa: E402
 
@@ -212,6 +213,35 @@ def acls(objects: Objects) -> list[str]:
     return out
 
 
+def writers(objects: Objects) -> list[str]:
+    """Each topic is writable only by its owners: an event topic by the services that own its event
+    types (and the integrations' principal where outside systems may write them), a DLQ by the
+    services that read its topic, a service's own state by that service."""
+    allowed: dict[str, set[str]] = {}
+    for spec in REGISTRY.values():
+        owners = allowed.setdefault(spec.topic.value, set())
+        owners |= {f"frontline-{spec.owner}"} if spec.owner else set()
+        owners |= {"frontline-integrations"} if spec.external else set()
+    for topic, spec in TOPICS.items():
+        if spec.internal:
+            allowed[topic.value] = {"frontline-routing"}  # routing's snapshots: the one internal topic
+    users = _of(objects, "KafkaUser")
+    for user in users:
+        reads = {a["resource"]["name"] for a in user["spec"]["authorization"]["acls"] if "Read" in a["operations"]}
+        for topic in reads:
+            allowed.setdefault(dlq_topic(topic), set()).add(user["metadata"]["name"])
+    out = []
+    for user in users:
+        name = user["metadata"]["name"]
+        for acl in user["spec"]["authorization"]["acls"]:
+            topic = acl["resource"]["name"]
+            writes = acl["resource"]["type"] == "topic" and "Write" in acl["operations"]
+            owned = name in allowed.get(topic, set()) and acl["resource"].get("patternType") == "literal"
+            if writes and not owned:
+                out.append(f"{name} may write {topic}, which only {sorted(allowed.get(topic, set()))} may")
+    return out
+
+
 def settings_names(objects: Objects) -> list[str]:
     """Every variable given to a service is one of its settings; every container port is the service's."""
     import importlib
@@ -270,6 +300,7 @@ POLICIES: dict[str, Policy] = {
     "graceful shutdown": graceful,
     "topics": topics,
     "acls": acls,
+    "writers": writers,
     "settings and ports": settings_names,
 }
 PRODUCTION: dict[str, Policy] = {"high availability": high_availability}

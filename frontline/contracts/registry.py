@@ -25,10 +25,15 @@ class ContractViolation(ValueError):
 
 @dataclass(frozen=True)
 class EventSpec:
+    """An event type: its model, topic and key, and who may write it — the service that owns it
+    (for any tenant), and whether systems outside Frontline may (each for its own tenant only)."""
+
     model: type[Event]
     topic: Topic
     key: Callable[[Event], str]
     key_description: str
+    owner: str | None
+    external: bool = False
 
     @property
     def type(self) -> str:
@@ -81,21 +86,45 @@ REGISTRY: dict[str, EventSpec] = {
     spec.type: spec
     for spec in (
         EventSpec(
-            ContactSubmitted, Topic.CONTACTS_INBOUND, _by_external_id, "external_id, else contact_id, else the event id"
+            ContactSubmitted,
+            Topic.CONTACTS_INBOUND,
+            _by_external_id,
+            "external_id, else contact_id, else the event id",
+            owner=None,
+            external=True,
         ),
-        EventSpec(ContactReceived, Topic.CONTACTS_RECEIVED, _by_tenant, "tenant (the routing pool)"),
-        *(EventSpec(model, Topic.AGENTS_EVENTS, _by_tenant, "tenant (the routing pool)") for model in AGENT_EVENTS),
+        EventSpec(ContactReceived, Topic.CONTACTS_RECEIVED, _by_tenant, "tenant (the routing pool)", owner="intake"),
         *(
-            EventSpec(model, Topic.ROUTING_REQUESTS, _by_tenant, "tenant (the routing pool)")
+            EventSpec(
+                model, Topic.AGENTS_EVENTS, _by_tenant, "tenant (the routing pool)", owner="routing", external=True
+            )
+            for model in AGENT_EVENTS
+        ),
+        *(
+            EventSpec(
+                model, Topic.ROUTING_REQUESTS, _by_tenant, "tenant (the routing pool)", owner="routing", external=True
+            )
             for model in ROUTING_REQUESTS
         ),
-        *(EventSpec(model, Topic.ROUTING_EVENTS, _by_tenant, "tenant (the routing pool)") for model in ROUTING_FACTS),
-        EventSpec(upsell.OfferSuggested, Topic.UPSELL_SUGGESTIONS, _by_tenant, "tenant"),
-        EventSpec(upsell.NoOfferSuggested, Topic.UPSELL_SUGGESTIONS, _by_tenant, "tenant"),
-        EventSpec(upsell.InterestMarked, Topic.UPSELL_OUTCOMES, _by_tenant, "tenant"),
-        EventSpec(upsell.SuggestionAnswered, Topic.UPSELL_OUTCOMES, _by_tenant, "tenant"),
-        EventSpec(records.CustomerErasureRequested, Topic.RECORDS_EVENTS, _by_tenant, "tenant"),
-        EventSpec(records.RecordsPurged, Topic.RECORDS_EVENTS, _by_tenant, "tenant"),
+        *(
+            EventSpec(model, Topic.ROUTING_EVENTS, _by_tenant, "tenant (the routing pool)", owner="routing")
+            for model in ROUTING_FACTS
+        ),
+        EventSpec(upsell.OfferSuggested, Topic.UPSELL_SUGGESTIONS, _by_tenant, "tenant", owner="upsell"),
+        EventSpec(upsell.NoOfferSuggested, Topic.UPSELL_SUGGESTIONS, _by_tenant, "tenant", owner="upsell"),
+        EventSpec(upsell.InterestMarked, Topic.UPSELL_OUTCOMES, _by_tenant, "tenant", owner="upsell", external=True),
+        EventSpec(
+            upsell.SuggestionAnswered, Topic.UPSELL_OUTCOMES, _by_tenant, "tenant", owner="upsell", external=True
+        ),
+        EventSpec(
+            records.CustomerErasureRequested,
+            Topic.RECORDS_EVENTS,
+            _by_tenant,
+            "tenant",
+            owner="records",
+            external=True,
+        ),
+        EventSpec(records.RecordsPurged, Topic.RECORDS_EVENTS, _by_tenant, "tenant", owner="records"),
     )
 }
 

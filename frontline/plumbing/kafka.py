@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -19,6 +19,7 @@ from frontline.contracts import REGISTRY, TOPICS, Event, dlq_topic
 from frontline.plumbing.logging import get_logger
 from frontline.plumbing.metrics import DEAD_LETTERS, EVENTS_PUBLISHED
 from frontline.plumbing.settings import Settings
+from frontline.plumbing.signing import Signer
 
 log = get_logger(__name__)
 REQUEST_TIMEOUT_MS = 10_000
@@ -33,6 +34,7 @@ class RawMessage(Protocol):
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
 
 
 SNAPSHOT_MAX_BYTES = 16 * 1024 * 1024
@@ -162,7 +164,7 @@ def dead_letter_of(
 class EventProducer:
     """Publishes events to their registry topic and key; acks from all in-sync replicas, idempotent."""
 
-    def __init__(self, settings: Settings, *, client_id: str) -> None:
+    def __init__(self, settings: Settings, *, client_id: str, signer: Signer) -> None:
         self._producer = AIOKafkaProducer(
             **settings.kafka_connection(),
             client_id=client_id,
@@ -172,6 +174,7 @@ class EventProducer:
             linger_ms=5,
         )
         self._client_id = client_id
+        self._signer = signer
 
     async def start(self) -> None:
         await self._producer.start()
@@ -185,8 +188,9 @@ class EventProducer:
     async def enqueue(self, event: Event) -> asyncio.Future[RecordMetadata]:
         """Hands the event to the producer's batch; the future resolves when the broker has it."""
         spec = REGISTRY[event.type]
+        value = event.to_json()
         sent: asyncio.Future[RecordMetadata] = await self._producer.send(
-            spec.topic.value, event.to_json(), key=spec.key(event).encode()
+            spec.topic.value, value, key=spec.key(event).encode(), headers=self._signer.headers(event, value)
         )
         EVENTS_PUBLISHED.labels(spec.topic.value).inc()
         return sent

@@ -32,6 +32,7 @@ from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, EventProducer, RawMessa
 from frontline.plumbing.logging import event_context, get_logger
 from frontline.plumbing.metrics import EVENTS_CONSUMED
 from frontline.plumbing.settings import Settings
+from frontline.plumbing.signing import EventKeys
 
 log = get_logger(__name__)
 MAX_ATTEMPTS = 5
@@ -155,6 +156,15 @@ class Door:
     producer: EventProducer
     healthy: Healthy
     stuck: Stuck
+    keys: EventKeys
+
+    def decode(self, record: RawMessage) -> Event:
+        """The record's event, if it is one and its writer may write it; else Unprocessable."""
+        event = parse_event(record.value or b"")
+        refused = self.keys.refusal(event, record.value or b"", record.headers or (), record.topic)
+        if refused is not None:
+            raise Unprocessable(refused)
+        return event
 
     async def refuse(self, record: RawMessage, reason: str, *, outcome: str = "refused") -> None:
         EVENTS_CONSUMED.labels(record.topic, outcome).inc()
@@ -170,9 +180,9 @@ Handler = Callable[[Event], Awaitable[None]]
 async def process(record: RawMessage, handler: Handler, door: Door) -> None:
     """One message: decoded, handed to `handler`, dead-lettered with the reason if it cannot be."""
     try:
-        event = parse_event(record.value or b"")
-    except ContractViolation as violation:
-        await door.refuse(record, violation.reason, outcome="invalid")
+        event = door.decode(record)
+    except (ContractViolation, Unprocessable) as invalid:
+        await door.refuse(record, invalid.reason, outcome="invalid")
         return
     with event_context(
         tenant=event.tenant, correlation_id=event.correlation_id, contact_id=event.contact_id, event_id=str(event.id)
@@ -293,9 +303,9 @@ class KeyedWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         if record.topic in self.undecoded_topics:
             return Received(record, None)
         try:
-            event = parse_event(record.value or b"")
-        except ContractViolation as violation:
-            await self.door.refuse(record, violation.reason, outcome="invalid")
+            event = self.door.decode(record)
+        except (ContractViolation, Unprocessable) as invalid:
+            await self.door.refuse(record, invalid.reason, outcome="invalid")
             return None
         if record.key != event.tenant.encode():
             await self.door.refuse(record, "the message key must be the tenant", outcome="invalid")

@@ -23,6 +23,7 @@ from frontline.plumbing.logging import configure_logging, get_logger
 from frontline.plumbing.metrics import record_http_metrics
 from frontline.plumbing.mongo import Client, Database, connect, ping
 from frontline.plumbing.settings import Settings
+from frontline.plumbing.signing import EventKeys
 from frontline.plumbing.streams import create_faust_app
 
 log = get_logger(__name__)
@@ -41,6 +42,7 @@ class Runtime:
     streams: faust.App
     producer: EventProducer
     mongo: Client
+    keys: EventKeys
     db: Database = field(init=False)
     extra_checks: dict[str, Check] = field(default_factory=dict)
 
@@ -68,7 +70,7 @@ class Runtime:
 
     def door(self, name: str) -> Door:
         """A consumer kernel's door for one of the service's workers; its readiness joins /readyz."""
-        door = Door(self.producer, store_and_broker_health(self.producer, self.mongo_ready), Stuck())
+        door = Door(self.producer, store_and_broker_health(self.producer, self.mongo_ready), Stuck(), self.keys)
 
         async def not_stuck() -> None:
             door.stuck.check(name)
@@ -111,7 +113,8 @@ def create_service(
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         if settings.kafka_create_topics:
             await ensure_topics(settings)
-        producer = EventProducer(settings, client_id=f"frontline-{service}")
+        keys = settings.signing_keys()
+        producer = EventProducer(settings, client_id=f"frontline-{service}", signer=keys.for_service(service))
         await producer.start()
         runtime = Runtime(
             service=service,
@@ -119,6 +122,7 @@ def create_service(
             producer=producer,
             streams=create_faust_app(settings, service=service),
             mongo=connect(settings, app_name=f"frontline-{service}"),
+            keys=keys,
         )
         api.state.runtime = runtime
         try:

@@ -15,6 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from frontline.plumbing.auth import ApiKey, development_keys
+from frontline.plumbing.signing import EventKey, EventKeys
 
 Environment = Literal["development", "test", "production"]
 
@@ -59,6 +60,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".local/services"), description="Faust's local state.")
     shutdown_grace_seconds: float = Field(default=20.0, gt=0)
     http_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="Larger request bodies get 413.")
+    event_keys: list[EventKey] = Field(
+        default_factory=list,
+        description="JSON list of {id, secret, tenant | service}: the keys Kafka messages are signed with.",
+    )
     api_keys: list[ApiKey] = Field(
         default_factory=list, description="JSON list of {name, tenant, role, sha256}; development adds well-known keys."
     )
@@ -101,6 +106,10 @@ class Settings(BaseSettings):
                 "sasl_plain_password": self.kafka_sasl_password.get_secret_value(),
             }
         return options
+
+    def signing_keys(self) -> EventKeys:
+        """The event keys; outside production also the well-known development keys."""
+        return EventKeys(self.event_keys, development=self.environment != "production")
 
     def effective_api_keys(self) -> list[ApiKey]:
         """The configured keys, plus the well-known development keys outside production."""

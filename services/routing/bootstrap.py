@@ -82,9 +82,11 @@ def read(path: Path) -> PoolFile:
         raise SystemExit(f"{path}: {describe_validation_error(error)}") from None
 
 
-async def publish(events: list[Event], settings: Settings) -> None:
+async def publish(events: list[Event], settings: Settings, *, tenant: str) -> None:
+    """Sent as the tenant's own systems would send them, signed with the tenant's newest key."""
     await ensure_topics(settings)
-    producer = EventProducer(settings, client_id="frontline-routing-bootstrap")
+    signer = settings.signing_keys().for_tenant(tenant)
+    producer = EventProducer(settings, client_id="frontline-routing-bootstrap", signer=signer)
     await producer.start()
     try:
         for event in events:
@@ -105,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"--tenant {args.tenant!r}: {describe_validation_error(error)}") from None
     except ValueError as error:
         raise SystemExit(f"{args.file}: {error}") from None
-    asyncio.run(publish(events, get_settings()))
+    asyncio.run(publish(events, get_settings(), tenant=args.tenant))
     print(f"{args.file}: sent {len(pool.queues)} queues and {len(pool.agents)} agents for tenant {args.tenant}")
 
 

@@ -22,9 +22,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
 from frontline.contracts import ContractViolation, Event, Topic, parse_event
-from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS
+from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, RawMessage
 from frontline.plumbing.logging import get_logger
 from frontline.plumbing.settings import Settings
+from frontline.plumbing.signing import EventKeys, KeySigner
 from services.routing.core.snapshot import PoolSnapshot, restore
 from services.routing.core.state import PoolState
 from services.routing.facts import SOURCE, as_fact
@@ -55,26 +56,35 @@ def committed_reader(settings: Settings) -> AIOKafkaConsumer:
     )
 
 
-def snapshot_messages(tenant: str, record: SnapshotRecord) -> list[Message]:
-    """The pool's snapshot as messages no larger than SNAPSHOT_PIECE_BYTES each."""
+def snapshot_messages(tenant: str, record: SnapshotRecord, signer: KeySigner) -> list[Message]:
+    """The pool's snapshot as messages no larger than SNAPSHOT_PIECE_BYTES each, signed by routing."""
     packed = zlib.compress(record.model_dump_json().encode(), level=1)
     pieces = [packed[start : start + SNAPSHOT_PIECE_BYTES] for start in range(0, len(packed), SNAPSHOT_PIECE_BYTES)]
     ident = uuid.uuid4().hex
     return [
-        (f"{tenant}/{index}".encode(), piece, [(PIECE_HEADER, f"{ident} {index} {len(pieces)}".encode())])
+        (
+            f"{tenant}/{index}".encode(),
+            piece,
+            [(PIECE_HEADER, f"{ident} {index} {len(pieces)}".encode()), *signer.headers(None, piece)],
+        )
         for index, piece in enumerate(pieces)
     ]
 
 
 class Pieces:
-    """The latest piece under each key, assembled into each pool's latest whole snapshot."""
+    """The latest piece under each key, assembled into each pool's latest whole snapshot. A piece
+    routing did not sign is no snapshot of ours: it is passed over."""
 
-    def __init__(self) -> None:
+    def __init__(self, keys: EventKeys) -> None:
         self._latest: dict[str, tuple[str, int, int, bytes]] = {}
+        self._keys = keys
 
     def add(self, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> None:
         label = dict(headers).get(PIECE_HEADER)
         if key is None or value is None or label is None:
+            return
+        if not self._keys.signed_by_service(value, headers, SOURCE):
+            log.error("routing snapshot piece not signed by routing; passed over", key=key.decode(errors="replace"))
             return
         ident, index, count = label.decode().split()
         self._latest[key.decode()] = (ident, int(index), int(count), value)
@@ -96,13 +106,13 @@ class Pieces:
         return found
 
 
-async def latest_snapshots(reader: AIOKafkaConsumer, partition: int) -> dict[str, SnapshotRecord]:
+async def latest_snapshots(reader: AIOKafkaConsumer, partition: int, keys: EventKeys) -> dict[str, SnapshotRecord]:
     """The last committed snapshot of each pool in `partition` (tenant → record)."""
     tp = TopicPartition(SNAPSHOTS, partition)
     reader.assign([tp])
     await reader.seek_to_beginning(tp)
     end = (await reader.end_offsets([tp]))[tp]
-    pieces = Pieces()
+    pieces = Pieces(keys)
     while await reader.position(tp) < end:
         for record in (await reader.getmany(tp, timeout_ms=500)).get(tp, []):
             pieces.add(record.key, record.value, record.headers)
@@ -124,19 +134,22 @@ def first_fact_to_replay(snapshots: dict[str, SnapshotRecord]) -> int:
 def apply_fact(
     pools: dict[str, P],
     snapshots: dict[str, SnapshotRecord],
-    value: bytes | None,
-    offset: int,
+    record: RawMessage,
     make: Callable[[str], P],
+    keys: EventKeys,
 ) -> Event | None:
     """Evolve the fact's pool, unless its snapshot already includes it; the fact, if applied."""
+    offset = record.offset
     try:
-        event = parse_event(value or b"")
+        event = parse_event(record.value or b"")
     except ContractViolation as violation:
         log.error("unreadable routing fact skipped", offset=offset, reason=violation.reason)
         return None
-    if event.source != SOURCE:
-        # routing's facts are its memory: one it did not write (a test double, a stray producer) is no fact
-        log.error("routing fact from another source skipped", offset=offset, source=event.source, type=event.type)
+    refused = keys.refusal(event, record.value or b"", record.headers or (), record.topic)
+    if refused is not None or event.source != SOURCE:
+        # routing's facts are its memory: one it did not write (a forger, a stray producer, a test's
+        # stand-in written in routing's name for another reader) is no fact
+        log.error("routing fact not written by routing skipped", offset=offset, type=event.type, reason=refused)
         return None
     snapshot = snapshots.get(event.tenant)
     if snapshot is not None and offset <= snapshot.facts_offset:
@@ -149,9 +162,10 @@ def apply_fact(
 async def rebuild(settings: Settings, partition: int, make: Callable[[str], P]) -> tuple[dict[str, P], int]:
     """The pools of `partition` as of its last committed fact, and that fact's offset (-1 if none)."""
     reader = committed_reader(settings)
+    keys = settings.signing_keys()
     await reader.start()
     try:
-        snapshots = await latest_snapshots(reader, partition)
+        snapshots = await latest_snapshots(reader, partition, keys)
         pools = restored_pools(snapshots, make)
         tp = TopicPartition(FACTS, partition)
         reader.assign([tp])
@@ -160,7 +174,7 @@ async def rebuild(settings: Settings, partition: int, make: Callable[[str], P]) 
         replayed = 0
         while await reader.position(tp) < end:
             for record in (await reader.getmany(tp, timeout_ms=500, max_records=5_000)).get(tp, []):
-                apply_fact(pools, snapshots, record.value, record.offset, make)
+                apply_fact(pools, snapshots, record, make, keys)
                 replayed += 1
     finally:
         await reader.stop()

@@ -12,7 +12,7 @@ from collections import OrderedDict, deque
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from frontline.contracts.routing import Decision, RoutingDecision
-from frontline.plumbing.kafka import partitions_of
+from frontline.plumbing.kafka import RawMessage, partitions_of
 from frontline.plumbing.logging import get_logger
 from frontline.plumbing.settings import Settings
 from services.routing.core.state import PoolState
@@ -38,6 +38,7 @@ class RoutingView:
     def __init__(self, settings: Settings, routing: RoutingSettings) -> None:
         self._settings = settings
         self._routing = routing
+        self._keys = settings.signing_keys()
         self.pools: dict[str, PoolState] = {}
         self.decisions: OrderedDict[tuple[str, str], deque[Decision]] = OrderedDict()
         self._reader: AIOKafkaConsumer | None = None
@@ -56,7 +57,7 @@ class RoutingView:
         numbers = await partitions_of(self._settings, FACTS)
         starts: dict[TopicPartition, int] = {}
         for number in numbers:
-            snapshots = await latest_snapshots(self._reader, number)
+            snapshots = await latest_snapshots(self._reader, number, self._keys)
             self._snapshots.update(snapshots)
             self.pools.update(restored_pools(snapshots, PoolState))
             starts[TopicPartition(FACTS, number)] = first_fact_to_replay(snapshots)
@@ -89,7 +90,7 @@ class RoutingView:
             batches = await reader.getmany(timeout_ms=200, max_records=5_000)
             for records in batches.values():
                 for record in records:
-                    self._apply(record.value, record.offset)
+                    self._apply(record)
             if self._catching_up:
                 for tp, end in list(self._catching_up.items()):
                     if await reader.position(tp) >= end:
@@ -98,8 +99,8 @@ class RoutingView:
                     self.caught_up.set()
                     log.info("routing view caught up", pools=len(self.pools))
 
-    def _apply(self, value: bytes | None, offset: int) -> None:
-        fact = apply_fact(self.pools, self._snapshots, value, offset, PoolState)
+    def _apply(self, record: RawMessage) -> None:
+        fact = apply_fact(self.pools, self._snapshots, record, PoolState, self._keys)
         if isinstance(fact, RoutingDecision):
             self._remember(fact.tenant, fact.data)
 

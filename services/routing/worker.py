@@ -86,6 +86,8 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         self._settings = settings
         self._routing = routing
         self._clock = clock
+        self._keys = settings.signing_keys()
+        self._signer = self._keys.for_service("routing")
         self.group = f"{settings.kafka_group_prefix}-routing"
         self.partitions: dict[int, Partition] = {}
         self._consumer: AIOKafkaConsumer | None = None
@@ -268,7 +270,7 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         """Every pool of the partition as of its last fact, in the transaction that wrote that fact."""
         for tenant, pool in partition.pools.items():
             record = SnapshotRecord(facts_offset=partition.last_fact, taken_at=now, pool=take(pool, now))
-            for key, value, headers in snapshot_messages(tenant, record):
+            for key, value, headers in snapshot_messages(tenant, record, self._signer):
                 await partition.producer.send(SNAPSHOTS, value, key=key, partition=partition.number, headers=headers)
         partition.facts_since_snapshot, partition.snapshot_at = 0, time.monotonic()
 
@@ -297,6 +299,9 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
             event = parse_event(record.value)
         except ContractViolation as violation:
             return [await self._dead_letter(partition, record, violation.reason)], "invalid"
+        forged = self._keys.refusal(event, record.value or b"", record.headers, record.topic)
+        if forged is not None:
+            return [await self._dead_letter(partition, record, forged)], "invalid"
         if record.key != event.tenant.encode():
             reason = "the message key must be the tenant (routing pool)"
             return [await self._dead_letter(partition, record, reason)], "invalid"
@@ -320,8 +325,12 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         sent = []
         for fact in facts:
             event = as_event(fact, tenant=tenant, cause=cause)
+            value = event.to_json()
+            headers = self._signer.headers(event, value)
             sent.append(
-                await partition.producer.send(FACTS, event.to_json(), key=tenant.encode(), partition=partition.number)
+                await partition.producer.send(
+                    FACTS, value, key=tenant.encode(), partition=partition.number, headers=headers
+                )
             )
         EVENTS_PUBLISHED.labels(FACTS).inc(len(facts))
         return sent

@@ -26,6 +26,7 @@ class LedgerReader:
     def __init__(self, settings: Settings, ledger: Ledger) -> None:
         self._settings = settings
         self.ledger = ledger
+        self._keys = settings.signing_keys()  # what the ledger learns from, its writer must have been allowed to write
         self._reader: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
         self.task: asyncio.Task[None] | None = None
@@ -79,9 +80,11 @@ class LedgerReader:
             for records in batches.values():
                 for record in records:
                     try:
-                        self.ledger.apply(parse_event(record.value or b""))
+                        event = parse_event(record.value or b"")
                     except ContractViolation:
                         continue  # the worker dead-letters what it cannot use; the ledger passes over it
+                    if self._keys.refusal(event, record.value or b"", record.headers, record.topic) is None:
+                        self.ledger.apply(event)
             for tp in self._partitions:
                 self._positions[tp] = await reader.position(tp)
             async with self._progress:

@@ -90,6 +90,12 @@ def _acl_removed(objects):
     acls[:] = [a for a in acls if a["resource"]["name"] != "frontline.upsell.outcomes"]
 
 
+def _integrations_write_facts(objects):
+    user = next(o for o in objects if o["kind"] == "KafkaUser" and o["metadata"]["name"] == "frontline-integrations")
+    acl = {"resource": {"type": "topic", "name": "frontline.routing.events", "patternType": "literal"}}
+    user["spec"]["authorization"]["acls"].append(acl | {"operations": ["Write"], "host": "*"})
+
+
 BREAKAGES: list[tuple[str, str, Callable[[list[dict[str, Any]]], None], str]] = [
     ("probes", "dev", lambda o: _container(o).pop("readinessProbe"), "frontline-routing/routing: readinessProbe"),
     (
@@ -130,6 +136,7 @@ BREAKAGES: list[tuple[str, str, Callable[[list[dict[str, Any]]], None], str]] = 
     ("topics", "dev", _topic_gone, "topic frontline.upsell.outcomes.dlq: no KafkaTopic"),
     ("topics", "dev", _retention_changed, "topic frontline.routing.events: retention.ms must be 2592000000"),
     ("acls", "dev", _acl_removed, "upsell: its code uses frontline.upsell.outcomes but its KafkaUser may not"),
+    ("writers", "dev", _integrations_write_facts, "frontline-integrations may write frontline.routing.events"),
     (
         "settings and ports",
         "dev",

@@ -20,7 +20,9 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from frontline.contracts import parse_event
 from frontline.plumbing.settings import Settings
+from frontline.plumbing.signing import WriterSigner
 from tests.unit.factories import contact_received
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -178,3 +180,8 @@ async def until_consuming(producer, records: httpx.AsyncClient, tenant: str = "a
         return False
 
     await eventually(a_probe_landed, within=90, what="the records service consuming")
+
+
+def signed(settings: Settings, value: bytes) -> list[tuple[str, bytes]]:
+    """The headers its writer would sign a raw event with (see WriterSigner)."""
+    return WriterSigner(settings.signing_keys()).headers(parse_event(value), value)

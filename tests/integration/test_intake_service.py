@@ -18,6 +18,7 @@ from tests.integration.helpers import (
     read_until,
     running_service,
     service_environment,
+    signed,
 )
 from tests.unit.factories import contact_received
 
@@ -137,7 +138,8 @@ async def test_kafka_input_that_cannot_be_accepted_goes_to_the_dlq_and_the_door_
         contact_received().to_json(),
     ]
     for value in bad:
-        await producer.send_raw(INBOUND, value, key=b"acme")
+        headers = signed(settings, value) if value.startswith(b'{"') else None
+        await producer.send_raw(INBOUND, value, key=b"acme", headers=headers)
     good = ContactSubmittedData.model_validate(contact())
     await producer.publish(ContactSubmitted.new(data=good, tenant="acme", source="crm", occurred_at=now))
 
@@ -156,7 +158,7 @@ async def test_kafka_input_that_cannot_be_accepted_goes_to_the_dlq_and_the_door_
     assert sum(reason.startswith("not JSON") for reason in reasons) == 1
     assert "data.customer.phone: 'call me' is not a phone number" in reasons
     assert sum(r.startswith("occurred_at: 20") and r.endswith("is in the future") for r in reasons) == 1
-    assert "frontline.contacts.inbound takes contact.submitted events, not contact.received" in reasons
+    assert "contact.received events belong on frontline.contacts.received, not frontline.contacts.inbound" in reasons
 
 
 async def test_a_batch_is_validated_whole_before_any_contact_is_accepted(intake, db):

@@ -8,12 +8,22 @@ import uuid
 from frontline.contracts import dlq_topic
 from frontline.plumbing.kafka import ensure_topics
 from frontline.plumbing.kernel import Door, KeyedWorker, Received, Stuck
-from tests.integration.helpers import end_offsets, eventually, read_from
+from tests.integration.helpers import end_offsets, eventually, read_from, signed
 from tests.unit.factories import contact_received
 
 
 async def answering() -> bool:
     return True
+
+
+def door(settings, producer) -> Door:
+    return Door(producer, answering, Stuck(), settings.signing_keys())
+
+
+async def send(settings, producer, topic: str, contact_id: str, *, key: bytes = b"acme") -> None:
+    """A contact.received as intake signs it; the test's topic stands in for intake's."""
+    value = contact_received(contact_id=contact_id).to_json()
+    await producer.send_raw(topic, value, key=key, headers=signed(settings, value))
 
 
 class Recorder(KeyedWorker):
@@ -36,21 +46,17 @@ async def test_bad_and_poison_messages_go_to_the_dlq_and_the_same_worker_handles
     topic = f"frontline.test.{uuid.uuid4().hex[:8]}"
     await ensure_topics(settings, [topic, dlq_topic(topic)])
     dlq_start = await end_offsets(settings.kafka_bootstrap_servers, dlq_topic(topic))
-    for value in (
-        b"\xff not json",
-        b'{"type": "contact.received", "tenant": "acme"}',
-        contact_received(contact_id="first").to_json(),
-        contact_received(contact_id="poison").to_json(),
-        contact_received(contact_id="second").to_json(),
-    ):
+    for value in (b"\xff not json", b'{"type": "contact.received", "tenant": "acme"}'):
         await producer.send_raw(topic, value, key=b"acme")
-    await producer.send_raw(topic, contact_received(contact_id="wrong-key").to_json(), key=b"globex")
+    for contact_id in ("first", "poison", "second"):
+        await send(settings, producer, topic, contact_id)
+    await send(settings, producer, topic, "wrong-key", key=b"globex")
 
-    worker = Recorder(settings, topic, Door(producer, answering, Stuck()), name=f"test-{uuid.uuid4().hex[:8]}")
+    worker = Recorder(settings, topic, door(settings, producer), name=f"test-{uuid.uuid4().hex[:8]}")
     await worker.start()
     try:
         await eventually(lambda: _async(worker.handled == ["first", "second"]), within=60, what="both good contacts")
-        await producer.send_raw(topic, contact_received(contact_id="after").to_json(), key=b"acme")
+        await send(settings, producer, topic, "after")
         await eventually(lambda: _async(worker.handled[-1:] == ["after"]), within=60, what="the next message")
         await worker.ready()
     finally:
@@ -77,8 +83,8 @@ async def test_committed_offsets_mean_a_restarted_worker_does_not_see_handled_ev
     seen: list[str] = []
 
     async def consume_one(contact_id: str) -> None:
-        await producer.send_raw(topic, contact_received(contact_id=contact_id).to_json(), key=b"acme")
-        worker = Recorder(settings, topic, Door(producer, answering, Stuck()), name=name)
+        await send(settings, producer, topic, contact_id)
+        worker = Recorder(settings, topic, door(settings, producer), name=name)
         await worker.start()
         try:
             await eventually(lambda: _async(contact_id in worker.handled), within=60, what=contact_id)

@@ -5,15 +5,10 @@ leaves nothing behind. All four services run as processes against the real serve
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
-
-from tests.integration.helpers import free_port, running_service, service_environment
 
 SERVICES = ("intake", "routing", "upsell", "records")
 ADMIN = {"Authorization": "Bearer dev-acme-admin"}
@@ -21,23 +16,6 @@ SYSTEM = {"Authorization": "Bearer dev-acme-system"}
 AGENT = {"Authorization": "Bearer dev-acme-agent"}
 JSON = {"Content-Type": "application/json"}
 OFFER = {"product": "p", "value": 1, "scripts": {"en": "Try it"}}
-
-
-@pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def doors(settings, tmp_path_factory) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
-    """A client per running service, with an admin key of tenant acme."""
-    logs = tmp_path_factory.mktemp("hostile")
-    async with AsyncExitStack() as stack:
-        clients = {}
-        for name in SERVICES:
-            port = free_port()
-            service = await stack.enter_async_context(
-                running_service(name, service_environment(settings, port), port, logs)
-            )
-            clients[name] = await stack.enter_async_context(
-                httpx.AsyncClient(base_url=service.url, headers=ADMIN, timeout=30)
-            )
-        yield clients
 
 
 def contact(**changes: Any) -> dict[str, Any]:
