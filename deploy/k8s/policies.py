@@ -218,10 +218,10 @@ def writers(objects: Objects) -> list[str]:
     types (and the integrations' principal where outside systems may write them), a DLQ by the
     services that read its topic, a service's own state by that service."""
     allowed: dict[str, set[str]] = {}
-    for spec in REGISTRY.values():
-        owners = allowed.setdefault(spec.topic.value, set())
-        owners |= {f"frontline-{spec.owner}"} if spec.owner else set()
-        owners |= {"frontline-integrations"} if spec.external else set()
+    for event in REGISTRY.values():
+        owners = allowed.setdefault(event.topic.value, set())
+        owners |= {f"frontline-{event.owner}"} if event.owner else set()
+        owners |= {"frontline-integrations"} if event.external else set()
     for topic, spec in TOPICS.items():
         if spec.internal:
             allowed[topic.value] = {"frontline-routing"}  # routing's snapshots: the one internal topic
