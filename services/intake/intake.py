@@ -20,15 +20,18 @@ from uuid import UUID, uuid4
 
 from frontline.contracts import Event
 from frontline.contracts.contacts import ContactReceived, ContactReceivedData, ContactSubmittedData
+from frontline.plumbing.kernel import caused_by_infrastructure, reason_of
+from frontline.plumbing.logging import get_logger
 from services.intake.domain.identity import normalise
 from services.intake.domain.language import LanguageDetector
 from services.intake.domain.taxonomy import Classifier
 from services.intake.domain.understanding import Understanding, check_arrival, understand
-from services.intake.store import ContactStore, Pending
+from services.intake.store import ContactStore, Pending, pending_of
 from services.intake.taxonomy import default_taxonomy
 
 _CONTACT_NAMESPACE = UUID("0b6f9a52-63d4-4f0e-9d0e-4e1f6c2b7a31")
 SOURCE = "intake"
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,11 +122,22 @@ class Intake:
 
     async def republish_pending(self) -> int:
         """Finishes contacts left in the outbox by a crash: stored (again, idempotently) and published
-        with their original event id. Returns how many."""
+        with their original event id. Returns how many.
+
+        An outage stops the round (the next one tries again); an entry that fails for a reason of
+        its own is set aside with the reason, kept whole, so it never blocks the others."""
         stale = await self._store.stale_pending(stored_before=self._clock() - self._stale_after)
-        for pending in stale:
-            if await self._is_stored_as(pending):
-                await self._publish(pending.event)
+        for document in stale:
+            try:
+                pending = pending_of(document)
+                if await self._is_stored_as(pending):
+                    await self._publish(pending.event)
+            except Exception as error:
+                if caused_by_infrastructure(error):
+                    raise
+                log.error("outbox entry set aside", contact_id=document.get("_id"), error=reason_of(error))
+                await self._store.set_aside(document, reason_of(error))
+                continue
             await self._store.published(str(pending.event.contact_id))
         return len(stale)
 

@@ -6,6 +6,7 @@ FerretDB 1.x (SQLite) scans the whole collection for those (measured: ~40 update
 
 - `intake_contacts`      one per contact, `_id` = contact id (derived from the idempotency key)
 - `intake_outbox`        contacts whose event is not yet published; small, so deletes are cheap
+- `intake_outbox_failed` outbox entries that could not be finished, kept whole for an operator
 - `intake_customers`     profiles, `_id` = customer id
 - `intake_customer_keys` `_id` = `tenant|ref:…` / `tenant|email:…` / `tenant|phone:…` → customer id
 - `intake_concern_days`  `_id` = `tenant|customer|concern|day`: the repeat-contact memory
@@ -60,6 +61,7 @@ class ContactStore:
     def __init__(self, db: Database) -> None:
         self._contacts = db["intake_contacts"]
         self._outbox = db["intake_outbox"]
+        self._failed = db["intake_outbox_failed"]
         self._customers = db["intake_customers"]
         self._keys = db["intake_customer_keys"]
         self._concern_days = db["intake_concern_days"]
@@ -75,7 +77,7 @@ class ContactStore:
 
     async def pending(self, contact_id: str) -> Pending | None:
         found = await self._outbox.find_one({"_id": contact_id})
-        return _pending(found) if found else None
+        return pending_of(found) if found else None
 
     async def reserve(self, pending: Pending) -> bool:
         """Puts the contact in the outbox; False if it is already there (a concurrent duplicate)."""
@@ -88,9 +90,15 @@ class ContactStore:
     async def published(self, contact_id: str) -> None:
         await self._outbox.delete_one({"_id": contact_id})
 
-    async def stale_pending(self, *, stored_before: datetime, limit: int = 500) -> list[Pending]:
+    async def stale_pending(self, *, stored_before: datetime, limit: int = 500) -> list[dict[str, Any]]:
+        """Outbox documents older than `stored_before`, as stored (`pending_of` reads one)."""
         cursor = self._outbox.find({"stored_at": {"$lt": stored_before}}).limit(limit)
-        return [_pending(doc) async for doc in cursor]
+        return [doc async for doc in cursor]
+
+    async def set_aside(self, document: dict[str, Any], reason: str) -> None:
+        """An outbox entry that cannot be finished leaves the outbox, kept whole with why."""
+        await self._failed.replace_one({"_id": document["_id"]}, {**document, "reason": reason}, upsert=True)
+        await self._outbox.delete_one({"_id": document["_id"]})
 
     async def raised_recently(self, tenant: str, customer_id: str, concern: str, *, contact_id: str, on: date) -> bool:
         """Whether the customer raised this concern in another contact on `on` or any of the 7 days
@@ -222,7 +230,7 @@ def _concern_day(tenant: str, customer_id: str, concern: str, day: date) -> str:
     return f"{tenant}|{customer_id}|{concern}|{day.isoformat()}"
 
 
-def _pending(doc: dict[str, Any]) -> Pending:
+def pending_of(doc: dict[str, Any]) -> Pending:
     return Pending(ContactReceived.model_validate(doc["event"]), doc["customer_id"], doc["stored_at"])
 
 

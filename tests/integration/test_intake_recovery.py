@@ -112,3 +112,38 @@ async def test_a_crash_before_the_contact_is_stored_is_finished_from_the_outbox(
     assert published == [str(pending.event.id)]
     assert await store.contact("acme", submission.contact_id()) == pending.event
     assert (await intake.accept(submission)).duplicate
+
+
+async def test_an_outbox_entry_that_cannot_be_finished_is_set_aside_and_the_others_go_out(own_db):
+    store, clock = ContactStore(own_db), Clock()
+    published: list[str] = []
+
+    async def publish(event) -> None:
+        if event.data.text == "poison":
+            raise OverflowError("date value out of range")  # what a message of its own causes
+        published.append(str(event.id))
+
+    intake = intake_on(store, clock, publish)
+    pendings = []
+    for text in ("poison", "fine"):
+        data = ContactSubmittedData.model_validate(
+            {
+                "channel": "chat",
+                "customer": {"email": "o@example.com"},
+                "text": text,
+                "external_id": f"{text}-{clock.now}",
+            }
+        )
+        submission = Submission(tenant="acme", source="recovery-test", occurred_at=clock.now, data=data)
+        pending = await intake._understood(submission, submission.contact_id(), clock.now)
+        assert await store.reserve(pending)
+        pendings.append(pending)
+    await own_db["intake_outbox"].insert_one({"_id": "corrupt", "stored_at": clock.now, "event": {"type": "x"}})
+    clock.now += timedelta(seconds=11)
+    assert await intake.republish_pending() == 3
+    assert published == [str(pendings[1].event.id)]
+    failed = {doc["_id"]: doc["reason"] async for doc in own_db["intake_outbox_failed"].find({})}
+    assert failed[pendings[0].event.contact_id] == "OverflowError: date value out of range"
+    assert "validation error" in failed["corrupt"]
+    assert await own_db["intake_outbox"].count_documents({}) == 0
+    assert await intake.republish_pending() == 0
