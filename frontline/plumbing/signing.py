@@ -93,23 +93,19 @@ class EventKeys:
 
     def for_service(self, service: str) -> KeySigner:
         """The service's newest configured key (the last listed), or outside production its development key."""
-        mine = [key for key in self._keys.values() if key.service == service]
-        if mine:
-            return KeySigner(mine[-1])
-        key = self._development and _development_key(f"dev-service:{service}")
-        if not key:
-            raise LookupError(f"no event signing key for the {service} service (FRONTLINE_EVENT_KEYS)")
-        return KeySigner(key)
+        return self._newest([key for key in self._keys.values() if key.service == service], f"dev-service:{service}")
 
     def for_tenant(self, tenant: str) -> KeySigner:
         """A tenant's newest configured key, or outside production its development key: for tools
         that write as the tenant's own systems do."""
-        theirs = [key for key in self._keys.values() if key.tenant == tenant]
-        if theirs:
-            return KeySigner(theirs[-1])
-        key = self._development and _development_key(f"dev-tenant:{tenant}")
+        return self._newest([key for key in self._keys.values() if key.tenant == tenant], f"dev-tenant:{tenant}")
+
+    def _newest(self, configured: list[EventKey], development: str) -> KeySigner:
+        if configured:
+            return KeySigner(configured[-1])
+        key = self._development and _development_key(development)
         if not key:
-            raise LookupError(f"no event signing key for tenant {tenant} (FRONTLINE_EVENT_KEYS)")
+            raise LookupError(f"no event signing key for {development.partition(':')[2]} (FRONTLINE_EVENT_KEYS)")
         return KeySigner(key)
 
     def signed_by_service(self, value: bytes, headers: Headers, service: str) -> bool:
