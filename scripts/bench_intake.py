@@ -27,9 +27,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from benchlib import ROOT, SigningProducer, append_report, free_port, machine
 
 from frontline.contracts import Topic
-from frontline.contracts.contacts import ContactSubmitted, ContactSubmittedData
+from frontline.contracts.contacts import MAX_TEXT_LENGTH, ContactSubmitted, ContactSubmittedData
 from frontline.plumbing.kafka import ensure_topics
 from frontline.plumbing.settings import Settings
+from services.intake.domain.redaction import redact
 
 TEXTS = [
     "My invoice is wrong, you charged me twice this month",
@@ -40,6 +41,73 @@ TEXTS = [
     "Je souhaite résilier mon contrat à la fin du mois.",
     "Me interesa una tarifa de fibra más rápida, ¿cuánto cuesta?",
 ]
+
+
+# The texts that cost redaction the most per character, at the contract's longest (issue 15)
+WORST_TEXTS = {
+    "IBAN-like groups": "NL91 " * (MAX_TEXT_LENGTH // 5),
+    "phone-like runs": "+31 6 1234 5678 " * (MAX_TEXT_LENGTH // 16),
+    "one digit run": "4" * MAX_TEXT_LENGTH,
+    "word characters": "a" * MAX_TEXT_LENGTH,
+}
+
+
+def redaction_cost() -> dict[str, tuple[float, float]]:
+    """Microseconds per character of redacting each worst text at a tenth of its length and whole:
+    equal figures mean linear time."""
+    costs = {}
+    for name, text in WORST_TEXTS.items():
+        per_char = []
+        for size in (len(text) // 10, len(text)):
+            started = time.perf_counter()
+            for _ in range(5):
+                redact(text[:size], region="NL")
+            per_char.append((time.perf_counter() - started) / 5 / size * 1e6)
+        costs[name] = (per_char[0], per_char[1])
+    return costs
+
+
+async def liveness_under_worst_input(http: httpx.AsyncClient, run: str, requests: int = 5) -> dict[str, float]:
+    """/healthz latency while the REST door works through batches of the worst allowed contacts."""
+    texts = list(WORST_TEXTS.values())
+    probes: list[float] = []
+    done = asyncio.Event()
+
+    async def probe() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            await http.get("/healthz")
+            probes.append((time.perf_counter() - started) * 1000)
+            await asyncio.sleep(0.02)
+
+    async def load() -> None:
+        for r in range(requests):
+            contacts = [
+                {
+                    "channel": "email",
+                    "external_id": f"{run}-worst-{r}-{i}",
+                    "text": texts[i % len(texts)],
+                    "customer": {"email": f"worst{i}.{run}@example.com"},
+                }
+                for i in range(10)
+            ]
+            (await http.post("/v1/contacts:batch", json={"contacts": contacts})).raise_for_status()
+        done.set()
+
+    idle = [(await _timed(http.get("/healthz"))) for _ in range(50)]
+    await asyncio.gather(probe(), load())
+    return {
+        "idle_p99_ms": statistics.quantiles(idle, n=100)[98],
+        "p99_ms": statistics.quantiles(probes, n=100)[98],
+        "max_ms": max(probes),
+        "probes": len(probes),
+    }
+
+
+async def _timed(request) -> float:
+    started = time.perf_counter()
+    await request
+    return (time.perf_counter() - started) * 1000
 
 
 def submission(i: int, run: str) -> ContactSubmittedData:
@@ -228,10 +296,12 @@ async def main() -> None:
                 rest.append((await open_loop(http, rate, args.seconds, contact_request(f"{run}-{rate:g}")), health))
             print("REST door, closed loop ...", flush=True)
             rest_max = await closed_loop(http, 32, 1000, contact_request(f"{run}-max"))
+            print("liveness under the worst allowed input ...", flush=True)
+            worst = await liveness_under_worst_input(http, run)
     finally:
         process.send_signal(signal.SIGTERM)
         await process.wait()
-    append_report(render(args, kafka, rest, rest_max))
+    append_report(render(args, kafka, rest, rest_max, worst, redaction_cost()))
 
 
 def render(
@@ -239,6 +309,8 @@ def render(
     kafka: dict[str, float],
     rest: list[tuple[dict[str, float], dict[str, float]]],
     rest_max: float,
+    worst: dict[str, float],
+    redaction: dict[str, tuple[float, float]],
 ) -> str:
     command = (
         f"python scripts/bench_intake.py --contacts {args.contacts} --rates {args.rates} --seconds {args.seconds:g}"
@@ -274,6 +346,24 @@ def render(
             ),
         ]
     rows.append(("REST door, 32 clients closed loop: contacts/s", f"{rest_max:.0f}", "", ""))
+    rows.append(
+        (
+            f"GET /healthz while 5 :batch requests of 10 worst-case {MAX_TEXT_LENGTH:,}-character texts are handled: "
+            f"p99 / max ({worst['probes']:.0f} probes)",
+            f"{worst['p99_ms']:.1f} / {worst['max_ms']:.1f} ms",
+            f"idle p99: {worst['idle_p99_ms']:.1f} ms",
+            f"{worst['p99_ms'] / worst['idle_p99_ms']:.1f}x",
+        )
+    )
+    for name, (tenth, whole) in redaction.items():
+        rows.append(
+            (
+                f"redaction of {name}: µs per character at {MAX_TEXT_LENGTH // 10:,} / {MAX_TEXT_LENGTH:,} characters",
+                f"{tenth:.2f} / {whole:.2f}",
+                "linear time: equal",
+                f"{whole / tenth:.2f}",
+            )
+        )
     table = "\n".join(f"| {' | '.join(row)} |" for row in rows)
     return f"""
 ## intake — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
