@@ -169,3 +169,34 @@ def test_any_generated_inbound_contact_either_parses_within_bounds_or_is_named(
         return
     assert math.isfinite(saved.data.order)
     assert abs(saved.data.order) <= 1_000_000
+
+
+hostile_json = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.text(max_size=50),
+        st.sampled_from(["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-11-22T10:15:00Z", "\ud800", "$x"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=10) | st.sampled_from(["$a", "a.b"]), inner)
+    ),
+    max_leaves=30,
+)
+
+
+@given(st.sampled_from(sorted(REGISTRY)), st.dictionaries(st.text(max_size=20), hostile_json, max_size=8))
+def test_whatever_data_an_event_carries_it_parses_or_is_a_named_violation(
+    event_type: str, data: dict[str, Any]
+) -> None:
+    """Only ever an event or a ContractViolation naming the problem: never another exception."""
+    raw = inbound(type=event_type, data=data)
+    reasons = []
+    for encoded in (json.dumps(raw, allow_nan=True).encode(), raw):
+        try:
+            parse_event(encoded)
+        except ContractViolation as violation:
+            reasons.append(violation.reason)
+    assert all(reason.strip() for reason in reasons)
