@@ -14,7 +14,7 @@ SERVICES = ("intake", "routing", "upsell", "records")
 ADMIN = {"Authorization": "Bearer dev-acme-admin"}
 
 
-@pytest_asyncio.fixture(loop_scope="session", scope="package")
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
 async def doors(settings, tmp_path_factory) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
     """A client per running service (its base URL is the service's), with an admin key of tenant acme."""
     logs = tmp_path_factory.mktemp("hostile")
