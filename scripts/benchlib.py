@@ -50,11 +50,19 @@ class SigningProducer(AIOKafkaProducer):  # type: ignore[misc]
         super().__init__(bootstrap_servers=settings.kafka_bootstrap_servers, **options)
         self._signer = WriterSigner(settings.signing_keys())
 
-    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None, **options: Any) -> Any:
+    async def send(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        partition: int | None = None,
+        timestamp_ms: int | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Any:
         if topic.startswith("frontline.") and value:
             head = json.loads(value)
-            options["headers"] = self._signer.headers_for(head["type"], head["tenant"], value)
-        return await super().send(topic, value, key=key, **options)
+            headers = [*(headers or []), *self._signer.headers_for(head["type"], head["tenant"], value)]
+        return await super().send(topic, value, key, partition, timestamp_ms, headers)
 
 
 def append_report(report: str) -> None:
