@@ -152,8 +152,8 @@ def parse_event(raw: bytes | str | dict[str, object]) -> Event:
             pass  # the careful path below names what is wrong
         try:
             raw = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ContractViolation(f"not JSON: {error}") from None
+        except ValueError as error:  # malformed, not UTF-8, or an integer of more digits than Python reads
+            raise ContractViolation(f"not JSON: {str(error)[:200]}") from None
     if not isinstance(raw, dict):
         raise ContractViolation(f"an event must be a JSON object, not {type(raw).__name__}")
     event_type = raw.get("type")

@@ -130,7 +130,7 @@ class GuardedBody:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if b"json" in headers.get(b"content-type", b"") and body:
+        if b"json" in headers.get(b"content-type", b"").lower() and body:
             try:
                 check_json(body)
             except HostileJson as hostile:

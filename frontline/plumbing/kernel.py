@@ -159,9 +159,15 @@ class Door:
     keys: EventKeys
 
     def decode(self, record: RawMessage) -> Event:
-        """The record's event, if it is one and its writer may write it; else Unprocessable."""
-        event = parse_event(record.value or b"")
-        refused = self.keys.refusal(event, record.value or b"", record.headers or (), record.topic)
+        """The record's event, if it is one and its writer may write it; else ContractViolation or
+        Unprocessable — whatever else reading it raises too, with the reason."""
+        try:
+            event = parse_event(record.value or b"")
+            refused = self.keys.refusal(event, record.value or b"", record.headers or (), record.topic)
+        except ContractViolation:
+            raise
+        except Exception as error:
+            raise Unprocessable(reason_of(error)) from error
         if refused is not None:
             raise Unprocessable(refused)
         return event

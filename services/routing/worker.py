@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import KafkaError, ProducerFenced
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 
-from frontline.contracts import ContractViolation, Event, Topic, parse_event
+from frontline.contracts import Event, Topic, parse_event
 from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, dead_letter_of
 from frontline.plumbing.kernel import (
     BACKOFF_SECONDS,
@@ -297,9 +297,9 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
             return [await self._dead_letter(partition, record, poison)], "refused"
         try:
             event = parse_event(record.value)
-        except ContractViolation as violation:
-            return [await self._dead_letter(partition, record, violation.reason)], "invalid"
-        forged = self._keys.refusal(event, record.value or b"", record.headers, record.topic)
+            forged = self._keys.refusal(event, record.value or b"", record.headers, record.topic)
+        except Exception as error:  # noqa: BLE001 - a message that cannot even be read goes to its DLQ
+            return [await self._dead_letter(partition, record, reason_of(error))], "invalid"
         if forged is not None:
             return [await self._dead_letter(partition, record, forged)], "invalid"
         if record.key != event.tenant.encode():

@@ -109,6 +109,12 @@ def test_hostile_values_are_named_contract_violations(changes: dict[str, Any], n
         parse_event(json.dumps(inbound(**changes)))
 
 
+def test_an_integer_of_more_digits_than_python_reads_is_a_named_violation() -> None:
+    raw = json.dumps(inbound()).replace('"version": 1', '"version": ' + "9" * 5000)
+    with pytest.raises(ContractViolation, match="not JSON: Exceeds the limit"):
+        parse_event(raw.encode())
+
+
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e309"])
 def test_non_finite_numbers_are_refused_not_turned_into_null(number: str) -> None:
     policy = {"queue": "q", "sticky_agent_seconds": "__N__"}

@@ -149,3 +149,11 @@ async def test_an_unbound_agent_key_acts_for_no_agent(doors) -> None:
     answer = await doors["routing"].post("/v1/agents/someone/state", json={"state": "offline"}, headers=AGENT)
     assert answer.status_code == 403
     assert "not bound to an agent" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("content_type", ["application/JSON", "application/vnd.api+json; charset=UTF-8"])
+async def test_the_json_guard_reads_every_spelling_of_a_json_body(doors, content_type) -> None:
+    body = b'{"channel": "email", "customer": {"email": "a@example.com"}, "attributes": {"a": ' + b"9" * 5000 + b"}}"
+    answer = await doors["intake"].post("/v1/contacts", content=body, headers={"Content-Type": content_type})
+    assert answer.status_code == 422, answer.text[:300]
+    assert "is outside 64-bit integers" in answer.json()["detail"]
