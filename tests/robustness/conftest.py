@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
@@ -12,6 +14,10 @@ from tests.integration.helpers import free_port, running_service, service_enviro
 
 SERVICES = ("intake", "routing", "upsell", "records")
 ADMIN = {"Authorization": "Bearer dev-acme-admin"}
+# a tenant of the module's own, whose records hold only what the module sends (whole-log operations
+# such as GET /v1/verify/log then cost what this module did, not what the whole test session did)
+FRESH = f"fz-{uuid.uuid4().hex[:8]}"
+FRESH_KEYS = {role: f"key-{FRESH}-{role}" for role in ("admin", "agent")}
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
@@ -22,9 +28,9 @@ async def doors(settings, tmp_path_factory) -> AsyncIterator[dict[str, httpx.Asy
         clients = {}
         for name in SERVICES:
             port = free_port()
-            service = await stack.enter_async_context(
-                running_service(name, service_environment(settings, port), port, logs)
-            )
+            keys = [{"name": f"{FRESH}-{r}", "tenant": FRESH, "role": r, "key": k} for r, k in FRESH_KEYS.items()]
+            env = service_environment(settings, port) | {"FRONTLINE_API_KEYS": json.dumps(keys)}
+            service = await stack.enter_async_context(running_service(name, env, port, logs))
             clients[name] = await stack.enter_async_context(
                 httpx.AsyncClient(base_url=service.url, headers=ADMIN, timeout=30)
             )

@@ -157,3 +157,11 @@ async def test_the_json_guard_reads_every_spelling_of_a_json_body(doors, content
     answer = await doors["intake"].post("/v1/contacts", content=body, headers={"Content-Type": content_type})
     assert answer.status_code == 422, answer.text[:300]
     assert "is outside 64-bit integers" in answer.json()["detail"]
+
+
+async def test_a_profile_field_that_always_holds_a_value_cannot_be_set_to_null(doors) -> None:
+    submitted = await doors["intake"].post("/v1/contacts", json=contact())
+    customer = submitted.json()["contact"]["customer"]["customer_id"]
+    answer = await doors["intake"].patch(f"/v1/customers/{customer}", json={"marketing_consent": None, "name": None})
+    named(answer, "marketing_consent: may not be null")
+    assert (await doors["intake"].patch(f"/v1/customers/{customer}", json={"name": None})).status_code == 200

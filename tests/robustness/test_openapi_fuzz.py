@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.robustness.conftest import SERVICES
+from tests.robustness.conftest import FRESH_KEYS, SERVICES
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
@@ -20,9 +20,9 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 @pytest.mark.parametrize(
     ("service", "key"),
     [
-        *((service, "dev-acme-admin") for service in SERVICES),
-        ("routing", "dev-acme-agent"),
-        ("upsell", "dev-acme-agent"),
+        *((service, "admin") for service in SERVICES),
+        ("routing", "agent"),
+        ("upsell", "agent"),
     ],
 )
 async def test_no_generated_request_gets_a_server_error(
@@ -42,7 +42,9 @@ async def test_no_generated_request_gets_a_server_error(
         "--phases",
         "examples,coverage,fuzzing",
         "--header",
-        f"Authorization: Bearer {key}",
+        f"Authorization: Bearer {FRESH_KEYS[key]}",
+        "--generation-database",
+        "none",
         "--request-timeout",
         "30",
         "--no-color",

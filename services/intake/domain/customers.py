@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from frontline.contracts.contacts import Channel, CustomerSnapshot, LanguageCode
 
@@ -50,7 +50,17 @@ class ProfileUpdate(BaseModel):
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
     reference: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     tier: Tier | None = None
-    products: list[Product] | None = None
+    products: list[Product] | None = Field(default=None, max_length=200)
     preferred_language: LanguageCode | None = None
     marketing_consent: bool | None = None
-    opted_out_channels: list[Channel] | None = None
+    opted_out_channels: list[Channel] | None = Field(default=None, max_length=len(Channel))
+
+    @model_validator(mode="after")
+    def _null_only_where_a_profile_may_be_empty(self) -> Self:
+        """`name`, `reference` and `preferred_language` may be cleared with null; the others always hold a value."""
+        cleared = [
+            f for f in ("tier", "products", "marketing_consent", "opted_out_channels") if f in self.model_fields_set
+        ]
+        if nulls := [f for f in cleared if getattr(self, f) is None]:
+            raise ValueError(f"{', '.join(nulls)}: may not be null (leave a field out to keep it)")
+        return self
