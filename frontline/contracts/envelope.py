@@ -1,4 +1,4 @@
-"""The one envelope every Frontline event travels in (DESIGN.md §2)."""
+"""The one envelope every Frontline event travels in (docs/DESIGN.md §2)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 With a thousand offers, asking each offer's rules in Python costs milliseconds per decision; here
 every rule is a boolean mask over the catalog, so a decision costs a few dozen array operations
-whatever the catalog's size. The rules are the offer gates of DESIGN.md §3, in this order (the
+whatever the catalog's size. The rules are the offer gates of docs/DESIGN.md §3, in this order (the
 first that rules an offer out is its reason):
 
   offer_inactive · concern_not_applicable · channel_not_applicable · already_owned ·

@@ -70,7 +70,7 @@ CATALOG = Catalog(OFFERS)
 
 
 def reference_gate(offer: Offer, situation: Situation, history: History, policy: UpsellPolicy) -> str | None:
-    """The offer gates as DESIGN.md states them, one offer at a time: the oracle for the compiled catalog."""
+    """The offer gates as docs/DESIGN.md states them, one offer at a time: the oracle for the compiled catalog."""
     customer, owned = situation.customer, set(situation.customer.products)
     rules = offer.eligibility
     declined = history.declined_at.get(offer.offer_id)
