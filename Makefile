@@ -21,12 +21,12 @@ infra-down:  ## stop the local servers
 infra-status:  ## show whether the local servers run, where, and their logs
 	$(PYTHON) deploy/local/infra.py status
 
-lint: install  ## ruff, formatting, mypy --strict, service boundaries (import-linter), event-schema and manifest drift
+lint: install  ## ruff, formatting, mypy --strict, service boundaries (import-linter), schema, manifest and settings-doc drift
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports && $(BIN)/python -m frontline.contracts.schemas --check \
-	  && $(BIN)/python deploy/k8s/generate.py --check
+	  && $(BIN)/python deploy/k8s/generate.py --check && $(BIN)/python scripts/settings_doc.py --check
 
-schemas: install  ## regenerate docs/events/ (JSON Schema + AsyncAPI) from the event models
-	$(BIN)/python -m frontline.contracts.schemas
+schemas: install  ## regenerate docs/events/ (JSON Schema + AsyncAPI) and docs/configuration.md from the code
+	$(BIN)/python -m frontline.contracts.schemas && $(BIN)/python scripts/settings_doc.py
 
 kustomize:  ## build the pinned kustomize into .local/bin (first run only)
 	scripts/install_kustomize.sh
@@ -50,6 +50,8 @@ eval-intake: install  ## language accuracy and concern macro-F1 on tests/data/in
 	$(BIN)/python scripts/eval_intake.py
 
 bench: install infra-up  ## benchmarks against the real local servers; appends to BENCHMARKS.md
+	$(BIN)/python scripts/bench_store.py
+	$(BIN)/python scripts/bench_e2e.py
 	$(BIN)/python scripts/bench_intake.py
 	$(BIN)/python scripts/bench_routing.py
 	$(BIN)/python scripts/bench_upsell.py

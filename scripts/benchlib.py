@@ -165,3 +165,39 @@ async def broker_latency(settings: Settings, *, rate: float, seconds: float) -> 
         await admin.close()
     values = latencies.milliseconds()
     return {"p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99)}
+
+
+async def broker_round_trip(settings: Settings, values: list[bytes], run: str) -> float:
+    """Seconds the broker alone takes to carry `values`: produced to a topic of their own (acks=all)
+    and consumed back by a new consumer group — the baseline of a pipeline carrying them."""
+    topic = f"frontline.bench.{run}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(topic, num_partitions=settings.kafka_topic_partitions, replication_factor=1)]
+        )
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=f"bench-b-{run}",
+        auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5)
+    await consumer.start()
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        for value in values:
+            await producer.send(topic, value)
+        await producer.flush()
+        seen = 0
+        while seen < len(values):
+            batches = await consumer.getmany(timeout_ms=1000)
+            seen += sum(len(records) for records in batches.values())
+        return time.perf_counter() - started
+    finally:
+        await producer.stop()
+        await consumer.stop()

@@ -5,7 +5,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from services.intake.domain.taxonomy import Classifier
+from services.intake.core.taxonomy import Classifier
 from services.intake.evaluation import evaluate, load
 from services.intake.language_detector import LinguaDetector
 from services.intake.taxonomy import default_taxonomy

@@ -49,8 +49,8 @@ def test_database() -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(infra: None, test_database: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(environment="test", mongodb_database=test_database, data_dir=tmp_path_factory.mktemp("services"))
+def settings(infra: None, test_database: str) -> Settings:
+    return Settings(environment="test", mongodb_database=test_database)
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="session")

@@ -201,7 +201,6 @@ def service_documents(spec: ServiceSpec) -> list[dict[str, Any]]:
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "volumeMounts": [
-            {"name": "data", "mountPath": "/var/lib/frontline"},
             {"name": "tmp", "mountPath": "/tmp"},
             {"name": "kafka-ca", "mountPath": "/etc/frontline/kafka-ca", "readOnly": True},
         ],
@@ -235,7 +234,6 @@ def service_documents(spec: ServiceSpec) -> list[dict[str, Any]]:
                     },
                     "containers": [container],
                     "volumes": [
-                        {"name": "data", "emptyDir": {"sizeLimit": "1Gi"}},
                         {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
                         {
                             "name": "kafka-ca",
@@ -367,7 +365,6 @@ def shared_documents() -> list[dict[str, Any]]:
             "data": {
                 "FRONTLINE_ENVIRONMENT": "production",
                 "FRONTLINE_HTTP_HOST": "0.0.0.0",
-                "FRONTLINE_DATA_DIR": "/var/lib/frontline",
                 "FRONTLINE_LOG_LEVEL": "INFO",
                 "FRONTLINE_SHUTDOWN_GRACE_SECONDS": str(SHUTDOWN_GRACE_SECONDS),
                 "FRONTLINE_KAFKA_BOOTSTRAP_SERVERS": KAFKA_BOOTSTRAP,
@@ -585,14 +582,12 @@ RUN /opt/frontline/bin/pip install --constraint constraints.txt . \\
 # Final stage: the venv on a slim Python, no build tools, a user without a home or a shell.
 FROM python:3.11.7-slim-bookworm
 RUN groupadd --system --gid 10001 frontline \\
- && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin frontline \\
- && install --directory --owner 10001 --group 10001 /var/lib/frontline
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin frontline
 COPY --from=build /opt/frontline /opt/frontline
 ENV PATH=/opt/frontline/bin:$PATH \\
     PYTHONDONTWRITEBYTECODE=1 \\
     PYTHONUNBUFFERED=1 \\
-    FRONTLINE_HTTP_HOST=0.0.0.0 \\
-    FRONTLINE_DATA_DIR=/var/lib/frontline
+    FRONTLINE_HTTP_HOST=0.0.0.0
 USER 10001:10001
 EXPOSE {port}
 ENTRYPOINT ["python", "-m", "services.{name}"]

@@ -316,16 +316,60 @@ def install_ferretdb() -> None:
 
 
 def start_ferretdb() -> int:
-    command = [
-        str(ferretdb_binary()),
-        "--listen",
-        f"127.0.0.1:{FERRETDB.port}",
-        "--data",
-        str(FERRETDB_HOME / "data"),
-        "--sqlite-params",
-        FERRETDB_SQLITE_PARAMS,
-    ]
-    return spawn(FERRETDB, command, FERRETDB_HOME)
+    return spawn(FERRETDB, ferretdb_command(FERRETDB.port, FERRETDB_HOME / "data"), FERRETDB_HOME)
+
+
+def ferretdb_command(port: int, data: Path, postgresql_url: str | None = None) -> list[str]:
+    """FerretDB on `port`: SQLite files under `data`, or the PostgreSQL database at `postgresql_url`."""
+    command = [str(ferretdb_binary()), "--listen", f"127.0.0.1:{port}", "--data", str(data)]
+    if postgresql_url:
+        return [*command, "--postgresql-url", postgresql_url]
+    return [*command, "--sqlite-params", FERRETDB_SQLITE_PARAMS]
+
+
+# -- PostgreSQL, for FerretDB's other backend (measured by scripts/bench_store.py) ---------------
+
+
+def postgres_tool(name: str) -> str:
+    """A PostgreSQL server program (Debian keeps them off PATH, under /usr/lib/postgresql/N/bin)."""
+    found = shutil.which(name) or next(
+        (str(path) for path in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)), None
+    )
+    if found is None:
+        raise InfraError(f"PostgreSQL's {name} is not installed; install Debian's postgresql package.")
+    return found
+
+
+def as_postgres_user(command: list[str], data: Path) -> list[str]:
+    """PostgreSQL refuses to run as root: there, it runs as Debian's `postgres` user, owning `data`."""
+    if os.geteuid() != 0:
+        return command
+    try:
+        shutil.chown(data, "postgres", "postgres")
+    except LookupError:
+        raise InfraError("running as root and there is no 'postgres' user to run PostgreSQL as") from None
+    return ["runuser", "-u", "postgres", "--", *command]
+
+
+def postgres_answers(port: int) -> bool:
+    """PostgreSQL accepts connections on `port` (pg_isready)."""
+    ready = subprocess.run([postgres_tool("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)], check=False)
+    return ready.returncode == 0
+
+
+def start_postgres(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """A PostgreSQL server for a benchmark: a new cluster in `data` (trust auth, loopback only)
+    whose commits survive a crash of any process, not a power cut, like the SQLite default."""
+    data.mkdir(parents=True, exist_ok=True)
+    initdb = [postgres_tool("initdb"), "-D", str(data), "-U", "frontline", "--auth=trust", "-E", "UTF8"]
+    with log.open("ab") as out:
+        subprocess.run(as_postgres_user(initdb, data), stdout=out, stderr=subprocess.STDOUT, check=True)
+        server = [
+            postgres_tool("postgres"),
+            *("-D", str(data), "-p", str(port), "-k", str(data)),
+            *("-c", "listen_addresses=127.0.0.1", "-c", "synchronous_commit=off", "-c", "shared_buffers=512MB"),
+        ]
+        return subprocess.Popen(as_postgres_user(server, data), stdout=out, stderr=subprocess.STDOUT)
 
 
 def mongo_answers_ping(port: int) -> bool:

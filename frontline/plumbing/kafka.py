@@ -27,7 +27,7 @@ DLQ_REASON_HEADER = "frontline-dlq-reason"
 
 
 class RawMessage(Protocol):
-    """What a Kafka record looks like to us, from aiokafka or from faust."""
+    """What a Kafka record looks like to us (an aiokafka ConsumerRecord is one)."""
 
     topic: str
     partition: int

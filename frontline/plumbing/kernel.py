@@ -29,7 +29,7 @@ from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
 
 from frontline.contracts import ContractViolation, Event, parse_event
 from frontline.plumbing.kafka import REQUEST_TIMEOUT_MS, EventProducer, RawMessage
-from frontline.plumbing.logging import event_context, get_logger
+from frontline.plumbing.logging import get_logger
 from frontline.plumbing.metrics import EVENTS_CONSUMED
 from frontline.plumbing.settings import Settings
 from frontline.plumbing.signing import EventKeys
@@ -180,27 +180,6 @@ class Door:
         await persist(run, healthy=self.healthy, stuck=self.stuck)
 
 
-Handler = Callable[[Event], Awaitable[None]]
-
-
-async def process(record: RawMessage, handler: Handler, door: Door) -> None:
-    """One message: decoded, handed to `handler`, dead-lettered with the reason if it cannot be."""
-    try:
-        event = door.decode(record)
-    except (ContractViolation, Unprocessable) as invalid:
-        await door.refuse(record, invalid.reason, outcome="invalid")
-        return
-    with event_context(
-        tenant=event.tenant, correlation_id=event.correlation_id, contact_id=event.contact_id, event_id=str(event.id)
-    ):
-        try:
-            await door.retrying(lambda: handler(event))
-        except Exception as error:  # noqa: BLE001 - whatever a message causes goes to its DLQ, with the reason
-            await door.refuse(record, reason_of(error))
-            return
-    EVENTS_CONSUMED.labels(record.topic, "ok").inc()
-
-
 def keyed_group_consumer(settings: Settings, *, group: str, client_id: str) -> AIOKafkaConsumer:
     """A consumer in `group` for topics keyed alike (by tenant): the range assignor gives one member
     the same partition number of each, so one worker sees everything of a key. Reads committed
@@ -238,6 +217,7 @@ class KeyedWorker(ConsumerRebalanceListener):  # type: ignore[misc]
     partitions (whether it is stuck on an outage, its door tells)."""
 
     undecoded_topics: frozenset[str] = frozenset()
+    tenant_keyed = True  # a message whose key is not its event's tenant is refused
 
     def __init__(self, settings: Settings, *, name: str, topics: list[str], max_batch: int, door: Door) -> None:
         self._settings = settings
@@ -313,7 +293,7 @@ class KeyedWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         except (ContractViolation, Unprocessable) as invalid:
             await self.door.refuse(record, invalid.reason, outcome="invalid")
             return None
-        if record.key != event.tenant.encode():
+        if self.tenant_keyed and record.key != event.tenant.encode():
             await self.door.refuse(record, "the message key must be the tenant", outcome="invalid")
             return None
         return Received(record, event)

@@ -11,7 +11,7 @@ import structlog
 
 
 def configure_logging(*, service: str, level: str = "INFO") -> None:
-    """One JSON object per line for our logs and for the libraries' (faust, aiokafka, uvicorn)."""
+    """One JSON object per line for our logs and for the libraries' (aiokafka, uvicorn, pymongo)."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -38,7 +38,7 @@ def configure_logging(*, service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiokafka", "faust", "mode", "uvicorn.access", "pymongo"):
+    for noisy in ("aiokafka", "uvicorn.access", "pymongo"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 

@@ -1,4 +1,4 @@
-"""Prometheus metrics shared by the services' edges (streams, HTTP); faust's own come from its sensors."""
+"""Prometheus metrics shared by the services' edges (Kafka workers, HTTP)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One process per service: its faust stream workers and its FastAPI app on one event loop."""
+"""One process per service: its Kafka workers and its FastAPI app on one event loop."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-import faust
 import uvicorn
 from fastapi import APIRouter, FastAPI
-from faust.contrib.asgi import faust_app_running
 
 from frontline.plumbing.auth import CurrentPrincipal, KeyRing
 from frontline.plumbing.health import Check, health_router
@@ -24,13 +22,8 @@ from frontline.plumbing.metrics import record_http_metrics
 from frontline.plumbing.mongo import Client, Database, connect, ping
 from frontline.plumbing.settings import Settings
 from frontline.plumbing.signing import EventKeys
-from frontline.plumbing.streams import create_faust_app
 
 log = get_logger(__name__)
-
-
-class StreamsNotRunning(RuntimeError):
-    """The faust app has not started, or has crashed."""
 
 
 @dataclass
@@ -39,7 +32,6 @@ class Runtime:
 
     service: str
     settings: Settings
-    streams: faust.App
     producer: EventProducer
     mongo: Client
     keys: EventKeys
@@ -50,13 +42,8 @@ class Runtime:
         self.db = self.mongo[self.settings.mongodb_database]
 
     def checks(self) -> dict[str, Check]:
-        """Readiness: Kafka, MongoDB, the faust workers, and whatever the service added in its setup."""
-        return {
-            "kafka": self.producer.ready,
-            "mongodb": self.mongo_ready,
-            "streams": self.streams_running,
-            **self.extra_checks,
-        }
+        """Readiness: Kafka, MongoDB, and the workers the service added in its setup."""
+        return {"kafka": self.producer.ready, "mongodb": self.mongo_ready, **self.extra_checks}
 
     def supervise(self, checks: dict[str, Check], *tasks: asyncio.Task[None] | None) -> None:
         """Background workers of the service: their readiness joins /readyz, and one that dies stops the process."""
@@ -78,16 +65,6 @@ class Runtime:
         self.extra_checks[f"{name}-not-stuck"] = not_stuck
         return door
 
-    def running_streams(self) -> AbstractAsyncContextManager[object]:
-        """faust runs only when the service declared stream agents (it cannot subscribe to nothing)."""
-        if not self.streams.agents:
-            return nullcontext()
-        return faust_app_running(self.streams, stop_timeout=self.settings.shutdown_grace_seconds)
-
-    async def streams_running(self) -> None:
-        if self.streams.agents and (not self.streams.started or self.streams.crashed):
-            raise StreamsNotRunning("stream workers are not running")
-
 
 Setup = Callable[[Runtime], Awaitable[None]]
 
@@ -105,8 +82,7 @@ def create_service(
     teardown: Setup = _no_setup,
 ) -> FastAPI:
     """The service's ASGI app. Its lifespan connects to Kafka and MongoDB, runs `setup`
-    (indexes, stream agents, background workers), starts the faust workers, and on shutdown
-    runs `teardown` and undoes the rest."""
+    (indexes, Kafka workers, background tasks), and on shutdown runs `teardown` and undoes the rest."""
     configure_logging(service=service, level=settings.log_level)
 
     @asynccontextmanager
@@ -120,7 +96,6 @@ def create_service(
             service=service,
             settings=settings,
             producer=producer,
-            streams=create_faust_app(settings, service=service),
             mongo=connect(settings, app_name=f"frontline-{service}"),
             keys=keys,
         )
@@ -128,9 +103,8 @@ def create_service(
         try:
             await setup(runtime)
             try:
-                async with runtime.running_streams():
-                    log.info("service started", stream_agents=sorted(runtime.streams.agents))
-                    yield
+                log.info("service started", checks=sorted(runtime.checks()))
+                yield
             finally:
                 await teardown(runtime)
         finally:
@@ -161,7 +135,7 @@ def whoami_router() -> APIRouter:
 
 
 def serve(api: FastAPI, settings: Settings, *, default_port: int) -> None:
-    """Serve until SIGTERM or SIGINT, then drain: uvicorn stops accepting, the lifespan stops faust."""
+    """Serve until SIGTERM or SIGINT, then drain: uvicorn stops accepting, the lifespan stops the workers."""
     config = uvicorn.Config(
         api,
         host=settings.http_host,

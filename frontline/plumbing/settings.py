@@ -23,22 +23,30 @@ Environment = Literal["development", "test", "production"]
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FRONTLINE_", extra="ignore", frozen=True)
 
-    environment: Environment = "development"
+    environment: Environment = Field(
+        default="development",
+        description="development, test or production (production refuses plain-text and well-known keys).",
+    )
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "FRONTLINE_KAFKA_BOOTSTRAP_SERVERS"),
+        description="The Kafka brokers; set, `make infra-up` starts no local one.",
     )
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         default="PLAINTEXT", description="SASL_SSL with SCRAM-SHA-512 for a Strimzi KafkaUser on a TLS listener."
     )
-    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="With SASL: the mechanism."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="With SASL (required): the KafkaUser's name.")
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="With SASL (required): the KafkaUser secret's password."
+    )
     kafka_ssl_cafile: Path | None = Field(
         default=None, description="The cluster CA (Strimzi: <cluster>-cluster-ca-cert)."
     )
-    kafka_topic_partitions: int = Field(default=3, ge=1)
-    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_topic_partitions: int = Field(default=3, ge=1, description="Partitions of the topics the services create.")
+    kafka_replication_factor: int = Field(default=1, ge=1, description="Replicas of the topics the services create.")
     kafka_create_topics: bool = Field(
         default=True, description="Create missing topics at start-up (off where Strimzi manages them)."
     )
@@ -51,14 +59,19 @@ class Settings(BaseSettings):
         default="earliest", description="Where a consumer group without committed offsets starts."
     )
     mongodb_url: str = Field(
-        default="mongodb://127.0.0.1:27017/", validation_alias=AliasChoices("MONGODB_URL", "FRONTLINE_MONGODB_URL")
+        default="mongodb://127.0.0.1:27017/",
+        validation_alias=AliasChoices("MONGODB_URL", "FRONTLINE_MONGODB_URL"),
+        description="The MongoDB (or MongoDB-wire) server; set, `make infra-up` starts no local FerretDB.",
     )
-    mongodb_database: str = "frontline"
-    http_host: str = "127.0.0.1"
+    mongodb_database: str = Field(
+        default="frontline", description="The database every service keeps its collections in."
+    )
+    http_host: str = Field(default="127.0.0.1", description="Where the REST API listens.")
     http_port: int | None = Field(default=None, ge=1, le=65535, description="Defaults per service.")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    data_dir: Path = Field(default=Path(".local/services"), description="Faust's local state.")
-    shutdown_grace_seconds: float = Field(default=20.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="JSON logs on stdout, naming tenant, correlation, contact and event ids."
+    )
+    shutdown_grace_seconds: float = Field(default=20.0, gt=0, description="Drain time on SIGTERM.")
     http_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="Larger request bodies get 413.")
     event_keys: list[EventKey] = Field(
         default_factory=list,

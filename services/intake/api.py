@@ -11,14 +11,13 @@ from fastapi import APIRouter, Body, Header, HTTPException, Query, Response, sta
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from frontline.contracts.contacts import ContactReceivedData, ContactSubmittedData, CustomerIdentifiers
-from frontline.contracts.envelope import Timestamp
+from frontline.contracts.envelope import EventTooLarge, Timestamp
 from frontline.contracts.registry import describe_validation_error
 from frontline.plumbing.auth import CurrentPrincipal, Managers, Principal, Role, requires
-from services.intake.domain.customers import CustomerProfile, ProfileUpdate
-from services.intake.domain.identity import InvalidIdentifier, normalise
-from services.intake.domain.taxonomy import Taxonomy
-from services.intake.domain.understanding import ContactInFuture
-from services.intake.intake import Accepted, Submission
+from services.intake.core.customers import CustomerProfile, ProfileUpdate
+from services.intake.core.identity import InvalidIdentifier, normalise
+from services.intake.core.taxonomy import Taxonomy
+from services.intake.service import Accepted, Outcome, Refused, Submission
 from services.intake.store import ReferenceTaken
 from services.intake.taxonomy import default_taxonomy
 
@@ -72,8 +71,10 @@ def router(parts: Components) -> APIRouter:
         contact: Annotated[ContactIn, Body()],
         idempotency_key: IdempotencyKey = None,
     ) -> ContactOut:
+        submission = _submission(principal, contact, idempotency_key)
         async with _admitted(parts):
-            accepted = await _accept(parts, principal, contact, idempotency_key, field_prefix=("body",))
+            [outcome] = await parts.rest.submit([submission])
+        accepted = _accepted(outcome, ("body",))
         if accepted.duplicate:
             response.status_code = status.HTTP_200_OK
         return _out(accepted)
@@ -84,12 +85,14 @@ def router(parts: Components) -> APIRouter:
         summary=f"Submit up to {MAX_BATCH} contacts; the whole batch is validated before any is accepted",
     )
     async def submit_batch(principal: CurrentPrincipal, batch: BatchIn) -> BatchOut:
-        results = []
+        submissions = [_submission(principal, contact, None) for contact in batch.contacts]
+        if refusals := parts.intake.refusals(submissions):
+            raise HTTPException(422, [_problem(("body", "contacts", i, *r.location), r) for i, r in refusals])
         async with _admitted(parts):
-            for index, contact in enumerate(batch.contacts):
-                accepted = await _accept(parts, principal, contact, None, field_prefix=("body", "contacts", index))
-                results.append(_out(accepted))
-        return BatchOut(contacts=results)
+            outcomes = await parts.rest.submit(submissions)
+        return BatchOut(
+            contacts=[_out(_accepted(outcome, ("body", "contacts", i))) for i, outcome in enumerate(outcomes)]
+        )
 
     @api.get("/contacts/{contact_id}", response_model=ContactOut)
     async def get_contact(principal: CurrentPrincipal, contact_id: str) -> ContactOut:
@@ -153,30 +156,33 @@ def router(parts: Components) -> APIRouter:
     return api
 
 
-async def _accept(
-    parts: Components,
-    principal: Principal,
-    contact: ContactIn,
-    idempotency_key: str | None,
-    field_prefix: tuple[str | int, ...],
-) -> Accepted:
+def _submission(principal: Principal, contact: ContactIn, idempotency_key: str | None) -> Submission:
     if contact.source not in (None, principal.name) and not principal.may(Role.SYSTEM):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"only a system key may name a source other than its own ({principal.name})"
         )
-    submission = Submission(
+    return Submission(
         tenant=principal.tenant,
         source=contact.source or principal.name,
         occurred_at=contact.occurred_at or datetime.now(UTC),
         idempotency_key=idempotency_key,
         data=ContactSubmittedData.model_validate(contact.model_dump(exclude={"source", "occurred_at"})),
     )
-    try:
-        return await parts.intake.accept(submission)
-    except InvalidIdentifier as invalid:
-        raise _unprocessable((*field_prefix, *invalid.field.split(".")), invalid.problem) from None
-    except ContactInFuture as future:
-        raise _unprocessable((*field_prefix, "occurred_at"), str(future)) from None
+
+
+def _accepted(outcome: Outcome, field_prefix: tuple[str | int, ...]) -> Accepted:
+    """The accepted contact; a refusal as the 422 (or 413 for an event too large) naming the field."""
+    if isinstance(outcome, Accepted):
+        return outcome
+    if isinstance(outcome.error, EventTooLarge):
+        raise outcome.error  # the guard's 413
+    raise HTTPException(422, [_problem((*field_prefix, *outcome.location), outcome)])
+
+
+def _problem(location: tuple[str | int, ...], refused: Refused) -> dict[str, object]:
+    """The same shape FastAPI gives its own validation errors, so clients handle one format."""
+    message = refused.error.problem if isinstance(refused.error, InvalidIdentifier) else str(refused.error)
+    return {"loc": list(location), "msg": message, "type": "value_error"}
 
 
 @asynccontextmanager
@@ -190,7 +196,6 @@ async def _admitted(parts: Components) -> AsyncIterator[None]:
 
 
 def _unprocessable(location: tuple[str | int, ...], message: str) -> HTTPException:
-    """The same shape FastAPI gives its own validation errors, so clients handle one format."""
     return HTTPException(422, [{"loc": list(location), "msg": message, "type": "value_error"}])
 
 

@@ -7,8 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.intake.domain.language import LanguageDetector, guess_language
-from services.intake.domain.taxonomy import Classifier
+from services.intake.core.language import LanguageDetector, guess_language
+from services.intake.core.taxonomy import Classifier
 
 
 @dataclass(frozen=True)

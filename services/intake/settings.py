@@ -17,11 +17,17 @@ class IntakeSettings(BaseSettings):
     republish_after_seconds: float = Field(
         default=10.0, gt=0, description="A stored contact whose event is not yet published is re-sent after this."
     )
-    taxonomy_cache_seconds: float = Field(default=30.0, ge=0)
-    rest_max_in_flight: int = Field(
-        default=16, ge=1, description="Contacts accepted by REST at once; beyond it the answer is 503 + Retry-After."
+    taxonomy_cache_seconds: float = Field(
+        default=30.0, ge=0, description="How long a tenant's taxonomy is cached per process."
     )
-    inbound_concurrency: int = Field(default=16, ge=1, le=256, description="Contacts in flight per worker.")
+    rest_max_in_flight: int = Field(
+        default=2000,
+        ge=1,
+        description="REST requests for contacts in flight at once (they share batches); beyond it 503 + Retry-After.",
+    )
+    max_batch: int = Field(
+        default=500, ge=1, le=5000, description="Contacts worked at once: a Kafka fetch, or REST requests waiting."
+    )
 
 
 @lru_cache(maxsize=1)

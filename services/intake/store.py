@@ -1,36 +1,40 @@
-"""Intake's collections, designed for what every MongoDB-wire server does fast: inserts and `_id` lookups.
+"""Intake's collections, designed for what every MongoDB-wire server does fast: bulk inserts and
+`_id` lookups. The hot path works a batch of contacts at a time: one bulk insert per collection, and
+one atomic update per returning customer (reading the profile and the repeat memory in the same
+round trip).
 
 Every uniqueness rule is an `_id`, so concurrent duplicates are settled by the server, never by a
-read-then-write race. Nothing on the hot path filters on other fields or updates a large collection:
-FerretDB 1.x (SQLite) scans the whole collection for those (measured: ~40 updates/s at 5,000 documents).
+read-then-write race. Nothing on the hot path filters on other fields or scans a large collection.
 
 - `intake_contacts`      one per contact, `_id` = contact id (derived from the idempotency key)
 - `intake_outbox`        contacts whose event is not yet published; small, so deletes are cheap
 - `intake_outbox_failed` outbox entries that could not be finished, kept whole for an operator
-- `intake_customers`     profiles, `_id` = customer id
+- `intake_customers`     profiles, `_id` = customer id; `concerns` holds, per concern, the last
+                         contact about it (its day and id): the repeat-contact memory
 - `intake_customer_keys` `_id` = `tenant|ref:…` / `tenant|email:…` / `tenant|phone:…` → customer id
-- `intake_concern_days`  `_id` = `tenant|customer|concern|day`: the repeat-contact memory
 - `intake_taxonomies`    `_id` = tenant
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
 from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from frontline.contracts.contacts import ContactReceived
-from frontline.plumbing.mongo import Collection, Database
-from services.intake.domain.customers import CustomerProfile, ProfileUpdate
-from services.intake.domain.identity import Identity
-from services.intake.domain.taxonomy import Taxonomy
+from frontline.plumbing.mongo import Collection, Database, by_ids, insert_new
+from services.intake.core.customers import CustomerProfile, ProfileUpdate
+from services.intake.core.identity import Identity
+from services.intake.core.taxonomy import Taxonomy
 
-REPEAT_DAYS = 7
-DUPLICATE_KEY = 11000
+KEYS_IN_MEMORY = 200_000  # customer keys never change owner, so remembering them is always right
+CONCURRENT_UPDATES = 32  # profile updates in flight at once
 
 
 class ReferenceTaken(ValueError):
@@ -45,6 +49,10 @@ class Pending:
     customer_id: str
     stored_at: datetime
 
+    @property
+    def contact_id(self) -> str:
+        return str(self.event.contact_id)
+
     @cached_property
     def document(self) -> dict[str, Any]:
         """What the outbox and the contacts collection keep of it (serialised once)."""
@@ -57,6 +65,29 @@ class Pending:
         }
 
 
+@dataclass(frozen=True)
+class Visit:
+    """A contact's visit to a customer's profile: the identifiers it linked, and its concern."""
+
+    tenant: str
+    customer_id: str
+    identity: Identity  # only the identifiers this contact linked to the customer
+    concern: str
+    day: date
+    contact_id: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Visited:
+    """The profile as the visit left it, whether the visit created it, and the last earlier contact
+    about the same concern (day, contact id) before this one, if the profile remembered one."""
+
+    profile: CustomerProfile
+    created: bool
+    last_same_concern: tuple[date, str] | None
+
+
 class ContactStore:
     def __init__(self, db: Database) -> None:
         self._contacts = db["intake_contacts"]
@@ -64,8 +95,8 @@ class ContactStore:
         self._failed = db["intake_outbox_failed"]
         self._customers = db["intake_customers"]
         self._keys = db["intake_customer_keys"]
-        self._concern_days = db["intake_concern_days"]
         self._taxonomies = db["intake_taxonomies"]
+        self._owners: OrderedDict[str, str] = OrderedDict()  # customer key → its customer
 
     # -- contacts and their outbox --------------------------------------------
 
@@ -79,16 +110,18 @@ class ContactStore:
         found = await self._outbox.find_one({"_id": contact_id})
         return pending_of(found) if found else None
 
-    async def reserve(self, pending: Pending) -> bool:
-        """Puts the contact in the outbox; False if it is already there (a concurrent duplicate)."""
-        return await _inserted(self._outbox, pending.document)
+    async def reserve(self, pendings: list[Pending]) -> set[str]:
+        """Puts the contacts in the outbox; the ids of those that were not already there."""
+        return await _inserted(self._outbox, [pending.document for pending in pendings])
 
-    async def add_contact(self, pending: Pending) -> bool:
-        """Stores the contact; False if a contact with its id was already stored."""
-        return await _inserted(self._contacts, pending.document)
+    async def add_contacts(self, pendings: list[Pending]) -> set[str]:
+        """Stores the contacts; the ids of those that were not stored before."""
+        return await _inserted(self._contacts, [pending.document for pending in pendings])
 
-    async def published(self, contact_id: str) -> None:
-        await self._outbox.delete_one({"_id": contact_id})
+    async def published(self, contact_ids: Iterable[str]) -> None:
+        ids = list(contact_ids)
+        if ids:
+            await self._outbox.delete_many({"_id": {"$in": ids}})
 
     async def stale_pending(self, *, stored_before: datetime, limit: int = 500) -> list[dict[str, Any]]:
         """Outbox documents older than `stored_before`, as stored (`pending_of` reads one)."""
@@ -100,87 +133,96 @@ class ContactStore:
         await self._failed.replace_one({"_id": document["_id"]}, {**document, "reason": reason}, upsert=True)
         await self._outbox.delete_one({"_id": document["_id"]})
 
-    async def raised_recently(self, tenant: str, customer_id: str, concern: str, *, contact_id: str, on: date) -> bool:
-        """Whether the customer raised this concern in another contact on `on` or any of the 7 days
-        before (the published definition of a repeat contact); and records this contact for later.
-
-        A contact leaves a marker on its own day and on each of the 7 days after it, so asking is one
-        bulk insert (and, if its own day is taken, one read of that existing marker): no lookups of
-        missing documents, which FerretDB answers by scanning. Deliveries of one contact get the same
-        answer."""
-        markers = [
-            {"_id": _concern_day(tenant, customer_id, concern, on + timedelta(days=days)), "contact_id": contact_id}
-            for days in range(REPEAT_DAYS + 1)
-        ]
-        try:
-            await self._concern_days.insert_many(markers, ordered=False)
-        except BulkWriteError as error:
-            failures = error.details.get("writeErrors", [])
-            if any(failure["code"] != DUPLICATE_KEY for failure in failures):
-                raise  # days already marked by an earlier contact are expected; nothing else is
-            if any(failure["index"] == 0 for failure in failures):
-                first = await self._concern_days.find_one({"_id": markers[0]["_id"]})
-                return first is None or first["contact_id"] != contact_id
-        return False
-
     # -- customers -----------------------------------------------------------
 
-    async def identify(self, tenant: str, identity: Identity, *, now: datetime) -> tuple[CustomerProfile, bool]:
-        """The customer these identifiers name, created if new. The strongest identifier decides
-        (reference, then e-mail, then phone); weaker ones not yet known are linked to that customer.
-
-        Insert-first: a key is claimed by inserting it, and only an existing key is read back, since a
-        lookup of a missing `_id` is a collection scan on FerretDB."""
-        keys = identity.keys()
-        candidate = identity.customer_id_for(tenant)
-        customer_id = await self._take(tenant, keys[0], candidate) or candidate
-        linked = [key for key in keys[1:] if await self._take(tenant, key, customer_id) is None]
-        if customer_id == candidate and (created := await self._create(tenant, customer_id, identity, now)):
-            return created, True
-        if linked:
-            await self._remember(customer_id, identity.only(linked))
-        profile = await self.customer(tenant, customer_id)
-        if profile is None:
-            raise LookupError(f"customer {customer_id} vanished while being identified")
-        return profile, False
-
-    async def _take(self, tenant: str, key: str, customer_id: str) -> str | None:
-        """Links `key` to the customer if it is free (None); else returns the customer it names."""
-        try:
-            await self._keys.insert_one({"_id": f"{tenant}|{key}", "customer_id": customer_id})
-        except DuplicateKeyError:
-            owner = await self._keys.find_one({"_id": f"{tenant}|{key}"})
+    async def claim_keys(self, tenant: str, claims: dict[str, str]) -> dict[str, str]:
+        """Each customer key's owner: `claims` maps a key to the customer that takes it if it is
+        free. Insert first, in one bulk write; only keys that turn out taken are read back, and
+        owners are remembered, since a key never changes hands."""
+        owners = {key: known for key in claims if (known := self._owner(f"{tenant}|{key}")) is not None}
+        free = [
+            {"_id": f"{tenant}|{key}", "customer_id": customer} for key, customer in claims.items() if key not in owners
+        ]
+        inserted = await _inserted(self._keys, free)
+        taken = [doc["_id"] for doc in free if doc["_id"] not in inserted]
+        found = {ident: doc["customer_id"] for ident, doc in (await by_ids(self._keys, taken)).items()}
+        for doc in free:
+            ident = doc["_id"]
+            owner = doc["customer_id"] if ident in inserted else found.get(ident)
             if owner is None:
-                raise LookupError(f"customer key {key} neither free nor taken") from None
-            return str(owner["customer_id"])
-        return None
+                raise LookupError(f"customer key {ident} neither free nor taken")
+            owners[ident.split("|", 1)[1]] = self._remember(ident, owner)
+        return owners
 
-    async def _create(self, tenant: str, customer_id: str, identity: Identity, now: datetime) -> CustomerProfile | None:
-        """The new customer's profile, or None if another delivery created it first."""
-        document = {
-            "_id": customer_id,
-            "tenant": tenant,
-            "reference": identity.reference,
-            "emails": [identity.email] if identity.email else [],
-            "phones": [identity.phone] if identity.phone else [],
-            "name": identity.name,
-            "created_at": now,
-            "updated_at": now,
+    def _owner(self, ident: str) -> str | None:
+        owner = self._owners.get(ident)
+        if owner is not None:
+            self._owners.move_to_end(ident)
+        return owner
+
+    def _remember(self, ident: str, owner: str) -> str:
+        self._owners[ident] = owner
+        self._owners.move_to_end(ident)
+        while len(self._owners) > KEYS_IN_MEMORY:
+            self._owners.popitem(last=False)
+        return owner
+
+    async def create_customers(self, visits: list[Visit]) -> dict[str, Visited]:
+        """New profiles, in one bulk write, each remembering its first contact's concern; by
+        customer id, those created (a profile that exists already is left alone: visit it instead)."""
+        profiles = [_new_profile(visit) for visit in visits]
+        created = await _inserted(self._customers, profiles)
+        return {doc["_id"]: Visited(_profile(doc), True, None) for doc in profiles if doc["_id"] in created}
+
+    async def visit(self, visits: list[Visit]) -> list[Visited]:
+        """Each visit in one atomic update of its customer's profile: the contact's concern is
+        remembered, identifiers it linked are added, and the profile as it was before comes back —
+        the repeat memory and the profile in one round trip. A missing profile is created. Visits of
+        one customer are made in order; of different customers, concurrently."""
+        results: dict[int, Visited] = {}
+        by_customer: dict[str, list[int]] = {}
+        for index, visit in enumerate(visits):
+            by_customer.setdefault(visit.customer_id, []).append(index)
+        gate = asyncio.Semaphore(CONCURRENT_UPDATES)
+
+        async def in_order(indexes: list[int]) -> None:
+            async with gate:
+                for index in indexes:
+                    results[index] = await self._visit(visits[index])
+
+        await asyncio.gather(*(in_order(indexes) for indexes in by_customer.values()))
+        return [results[index] for index in range(len(visits))]
+
+    async def _visit(self, visit: Visit) -> Visited:
+        fresh = _new_profile(visit)
+        additions = {f: v for f, v in (("emails", visit.identity.email), ("phones", visit.identity.phone)) if v}
+        update: dict[str, Any] = {
+            "$set": {f"concerns.{visit.concern}": fresh["concerns"][visit.concern]},
+            "$setOnInsert": {
+                k: v for k, v in fresh.items() if k not in ("_id", "concerns", "emails", "phones", "reference")
+            },
         }
-        try:
-            await self._customers.insert_one(document)
-        except DuplicateKeyError:
-            return None
-        return _profile(document)
-
-    async def _remember(self, customer_id: str, new: Identity) -> None:
-        """A known customer came with a new e-mail, phone or reference: keep it on the profile (rare)."""
-        additions = {field: value for field, value in (("emails", new.email), ("phones", new.phone)) if value}
-        update: dict[str, Any] = {"$addToSet": additions} if additions else {}
-        if new.reference:
-            update["$set"] = {"reference": new.reference}
-        if update:
-            await self._customers.update_one({"_id": customer_id}, update)
+        if additions:
+            update["$addToSet"] = additions
+        if visit.identity.reference:
+            update["$set"]["reference"] = visit.identity.reference
+        before = await self._customers.find_one_and_update(
+            {"_id": visit.customer_id}, update, upsert=True, return_document=ReturnDocument.BEFORE
+        )
+        if before is None:
+            return Visited(_profile(fresh), True, None)
+        if before["tenant"] != visit.tenant:
+            raise LookupError(f"customer {visit.customer_id} belongs to another tenant")
+        after = {**before, "emails": _union(before.get("emails"), visit.identity.email)}
+        after["phones"] = _union(before.get("phones"), visit.identity.phone)
+        if visit.identity.reference:
+            after["reference"] = visit.identity.reference
+        last = (before.get("concerns") or {}).get(visit.concern)
+        return Visited(
+            _profile(after),
+            created=False,
+            last_same_concern=(date.fromisoformat(last["d"]), last["c"]) if last else None,
+        )
 
     async def customer(self, tenant: str, customer_id: str) -> CustomerProfile | None:
         found = await self._customers.find_one({"_id": customer_id})
@@ -195,10 +237,10 @@ class ContactStore:
     ) -> CustomerProfile | None:
         if await self.customer(tenant, customer_id) is None:
             return None
-        new_reference = Identity(update.reference, None, None, None).keys() if update.reference else []
-        owner = await self._take(tenant, new_reference[0], customer_id) if new_reference else None
-        if owner not in (None, customer_id):
-            raise ReferenceTaken(f"reference {update.reference!r} already belongs to another customer")
+        if update.reference:
+            key = Identity(update.reference, None, None, None).keys()[0]
+            if (await self.claim_keys(tenant, {key: customer_id}))[key] != customer_id:
+                raise ReferenceTaken(f"reference {update.reference!r} already belongs to another customer")
         changes = update.model_dump(mode="json", exclude_unset=True)
         found = await self._customers.find_one_and_update(
             {"_id": customer_id}, {"$set": {**changes, "updated_at": now}}, return_document=ReturnDocument.AFTER
@@ -217,17 +259,30 @@ class ContactStore:
         )
 
 
-async def _inserted(collection: Collection, document: dict[str, Any]) -> bool:
-    """Inserts unless the `_id` is taken; True if this call inserted it."""
-    try:
-        await collection.insert_one(document)
-    except DuplicateKeyError:
-        return False
-    return True
+async def _inserted(collection: Collection, documents: list[dict[str, Any]]) -> set[str]:
+    """Inserts the documents whose `_id` is free; the ids this call inserted."""
+    taken = set(await insert_new(collection, documents))
+    return {doc["_id"] for index, doc in enumerate(documents) if index not in taken}
 
 
-def _concern_day(tenant: str, customer_id: str, concern: str, day: date) -> str:
-    return f"{tenant}|{customer_id}|{concern}|{day.isoformat()}"
+def _new_profile(visit: Visit) -> dict[str, Any]:
+    identity = visit.identity
+    return {
+        "_id": visit.customer_id,
+        "tenant": visit.tenant,
+        "reference": identity.reference,
+        "emails": [identity.email] if identity.email else [],
+        "phones": [identity.phone] if identity.phone else [],
+        "name": identity.name,
+        "created_at": visit.now,
+        "updated_at": visit.now,
+        "concerns": {visit.concern: {"d": visit.day.isoformat(), "c": visit.contact_id}},
+    }
+
+
+def _union(values: list[str] | None, added: str | None) -> list[str]:
+    values = list(values or [])
+    return [*values, added] if added and added not in values else values
 
 
 def pending_of(doc: dict[str, Any]) -> Pending:

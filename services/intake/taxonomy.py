@@ -4,7 +4,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from services.intake.domain.taxonomy import Taxonomy
+from services.intake.core.taxonomy import Taxonomy
 
 DEFAULT_TAXONOMY = Path(__file__).with_name("default_taxonomy.json")
 

@@ -15,18 +15,15 @@ scanning), and a tenant's log has one writer at a time, so no write needs a tran
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pymongo import ReplaceOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
-from frontline.plumbing.mongo import Collection, Database, Document
+from frontline.plumbing.mongo import Collection, Database, Document, by_ids, insert_new
 
-DUPLICATE_KEY = 11000
-LOOKUPS_AT_ONCE = 32
 UPDATE_STATEMENTS = 50
 
 
@@ -162,15 +159,7 @@ class RecordStore:
         return list((await self.by_ids(self.ids, [docs[i]["_id"] for i in taken])).values())
 
     async def by_ids(self, collection: Collection, ids: Iterable[str]) -> dict[str, Document]:
-        """Documents by `_id`, one lookup each (FerretDB scans for `$in`)."""
-        wanted = list(dict.fromkeys(ids))
-        found: dict[str, Document] = {}
-        for start in range(0, len(wanted), LOOKUPS_AT_ONCE):
-            chunk = wanted[start : start + LOOKUPS_AT_ONCE]
-            for doc in await asyncio.gather(*(collection.find_one({"_id": ident}) for ident in chunk)):
-                if doc is not None:
-                    found[doc["_id"]] = doc
-        return found
+        return await by_ids(collection, ids)
 
     async def write_once(self, collection: Collection, docs: list[Document]) -> None:
         """Inserts documents; ones already there (left by an uncommitted batch) are replaced."""
@@ -236,18 +225,3 @@ class RecordStore:
     async def scan(self, collection: Collection, query: Document, *, batch_size: int = 1000) -> AsyncIterator[Document]:
         async for doc in collection.find(query, batch_size=batch_size):
             yield doc
-
-
-async def insert_new(collection: Collection, docs: list[Document]) -> list[int]:
-    """Inserts what is new; returns the positions of the documents whose `_id` was already taken."""
-    if not docs:
-        return []
-    try:
-        await collection.insert_many(docs, ordered=False)
-    except BulkWriteError as error:
-        errors = error.details.get("writeErrors", [])
-        others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
-        if others:
-            raise
-        return sorted(e["index"] for e in errors)
-    return []

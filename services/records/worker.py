@@ -32,7 +32,7 @@ from frontline.contracts.records import CustomerErasureRequested
 from frontline.contracts.routing import ContactCompleted
 from frontline.plumbing.kernel import Door, KeyedWorker, Received
 from frontline.plumbing.logging import get_logger
-from frontline.plumbing.mongo import Collection, Document
+from frontline.plumbing.mongo import Collection, Document, insert_new
 from frontline.plumbing.settings import Settings
 from services.records.core.audit import Entry, payload_digest
 from services.records.core.kpis import Delta, Kpis
@@ -45,7 +45,6 @@ from services.records.store import (
     committed,
     day_id,
     hour_id,
-    insert_new,
     node_id,
     record_id,
 )

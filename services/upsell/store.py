@@ -14,13 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from frontline.contracts.upsell import Offer, OfferSettings
-from frontline.plumbing.mongo import Database
+from frontline.plumbing.mongo import Database, by_ids, insert_new
 from services.upsell.core.moments import ContactFile
 
-DUPLICATE_KEY = 11000
 _FILES = TypeAdapter(ContactFile)
 
 
@@ -97,16 +96,12 @@ class UpsellStore:
         """Stores contacts for decisions after a restart; ones already stored stay as they are."""
         if not files:
             return
-        try:
-            await self._contacts.insert_many([_contact_document(f) for f in files], ordered=False)
-        except BulkWriteError as error:
-            if any(failure["code"] != DUPLICATE_KEY for failure in error.details.get("writeErrors", [])):
-                raise
+        await insert_new(self._contacts, [_contact_document(f) for f in files])
 
     async def contacts(self, keys: list[tuple[str, str]]) -> list[ContactFile]:
         """The stored contacts among these (tenant, contact id) pairs."""
-        found = self._contacts.find({"_id": {"$in": [f"{tenant}|{contact_id}" for tenant, contact_id in keys]}})
-        return [_FILES.validate_python(doc["file"]) async for doc in found]
+        found = await by_ids(self._contacts, [f"{tenant}|{contact_id}" for tenant, contact_id in keys])
+        return [_FILES.validate_python(doc["file"]) for doc in found.values()]
 
     async def escalated(self, tenant: str, contact_id: str) -> None:
         await self._contacts.update_one({"_id": f"{tenant}|{contact_id}"}, {"$set": {"file.escalated": True}})

@@ -117,7 +117,7 @@ def test_what_the_image_copies_is_enough_to_build_the_service(service, tmp_path)
     done = subprocess.run(
         [sys.executable, "-c", probe, str(tmp_path)],
         cwd=tmp_path,
-        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin", "FRONTLINE_DATA_DIR": str(tmp_path / "data")},
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=120,

@@ -135,7 +135,6 @@ def service_environment(settings: Settings, port: int) -> dict[str, str]:
         "FRONTLINE_ENVIRONMENT": "test",
         "FRONTLINE_HTTP_PORT": str(port),
         "FRONTLINE_MONGODB_DATABASE": settings.mongodb_database,
-        "FRONTLINE_DATA_DIR": str(settings.data_dir),
         "FRONTLINE_SHUTDOWN_GRACE_SECONDS": "10",
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "MONGODB_URL": settings.mongodb_url,

@@ -7,7 +7,7 @@ import pytest
 import pytest_asyncio
 
 from frontline.contracts.contacts import ContactSubmittedData
-from services.intake.intake import Intake, Submission, Taxonomies
+from services.intake.service import Intake, Submission, Taxonomies
 from services.intake.store import ContactStore
 
 
@@ -105,8 +105,8 @@ async def test_a_crash_before_the_contact_is_stored_is_finished_from_the_outbox(
         }
     )
     submission = Submission(tenant="acme", source="recovery-test", occurred_at=clock.now, data=data)
-    pending = await intake._understood(submission, submission.contact_id(), clock.now)
-    assert await store.reserve(pending)
+    [pending] = (await intake._understood({0: intake._arrival(submission, clock.now)}, clock.now)).values()
+    assert await store.reserve([pending])
     clock.now += timedelta(seconds=11)
     assert await intake.republish_pending() == 1
     assert published == [str(pending.event.id)]
@@ -135,8 +135,8 @@ async def test_an_outbox_entry_that_cannot_be_finished_is_set_aside_and_the_othe
             }
         )
         submission = Submission(tenant="acme", source="recovery-test", occurred_at=clock.now, data=data)
-        pending = await intake._understood(submission, submission.contact_id(), clock.now)
-        assert await store.reserve(pending)
+        [pending] = (await intake._understood({0: intake._arrival(submission, clock.now)}, clock.now)).values()
+        assert await store.reserve([pending])
         pendings.append(pending)
     await own_db["intake_outbox"].insert_one({"_id": "corrupt", "stored_at": clock.now, "event": {"type": "x"}})
     clock.now += timedelta(seconds=11)

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 import pytest
 import pytest_asyncio
 
-from services.intake.domain.customers import ProfileUpdate
-from services.intake.domain.identity import Identity
-from services.intake.store import ContactStore, ReferenceTaken
+from services.intake.core.customers import ProfileUpdate
+from services.intake.core.identity import Identity
+from services.intake.store import ContactStore, ReferenceTaken, Visit
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
 
@@ -18,44 +18,57 @@ async def store(db):
     return ContactStore(db)
 
 
-def customer() -> str:
-    return f"cust-{uuid.uuid4().hex[:8]}"
+def visit(customer: str, concern: str, contact: str, *, tenant: str = "acme", on: date | None = None, **ids) -> Visit:
+    identity = Identity(ids.get("reference"), ids.get("email"), ids.get("phone"), ids.get("name"))
+    return Visit(tenant, customer, identity, concern, on or NOW.date(), contact, NOW)
 
 
-@pytest.mark.parametrize(("days_before", "repeat"), [(0, True), (1, True), (7, True), (8, False), (30, False)])
-async def test_a_repeat_is_the_same_concern_on_the_same_day_or_the_7_days_before(store, days_before, repeat):
-    who = customer()
-    earlier = date.fromordinal(date(2026, 11, 22).toordinal() - days_before)
-    assert not await store.raised_recently("acme", who, "billing", contact_id="first", on=earlier)
-    assert await store.raised_recently("acme", who, "billing", contact_id="second", on=date(2026, 11, 22)) is repeat
+async def test_a_visit_returns_the_last_other_contact_about_the_same_concern(store):
+    who = f"cust-{uuid.uuid4().hex[:8]}"
+    created = await store.create_customers([visit(who, "billing", "c1", on=date(2026, 11, 20), email="a@x.nl")])
+    assert created[who].created
+    assert created[who].profile.emails == ["a@x.nl"]
+    [second, third, other] = await store.visit(
+        [
+            visit(who, "billing", "c2", phone="+31612345678"),
+            visit(who, "billing", "c3"),
+            visit(who, "returns_refunds", "c4"),
+        ]
+    )
+    assert (second.created, second.last_same_concern) == (False, (date(2026, 11, 20), "c1"))
+    assert second.profile.phones == ["+31612345678"]
+    assert second.profile.emails == ["a@x.nl"]
+    assert third.last_same_concern == (NOW.date(), "c2"), "visits of one customer are made in order"
+    assert other.last_same_concern is None
+    assert await store.create_customers([visit(who, "billing", "c5")]) == {}, "a profile is created once"
 
 
-async def test_another_concern_or_the_same_contact_again_is_no_repeat(store):
-    who = customer()
-    assert not await store.raised_recently("acme", who, "billing", contact_id="c1", on=date(2026, 11, 22))
-    assert not await store.raised_recently("acme", who, "billing", contact_id="c1", on=date(2026, 11, 22))
-    assert not await store.raised_recently("acme", who, "returns_refunds", contact_id="c2", on=date(2026, 11, 22))
-    assert not await store.raised_recently("globex", who, "billing", contact_id="c3", on=date(2026, 11, 22))
+async def test_a_visit_to_a_missing_profile_creates_it_and_never_crosses_tenants(store):
+    who = f"cust-{uuid.uuid4().hex[:8]}"
+    [first] = await store.visit([visit(who, "billing", "c1", reference="R-1")])
+    assert first.created
+    assert first.profile.reference == "R-1"
+    with pytest.raises(LookupError):
+        await store.visit([visit(who, "billing", "c2", tenant="globex")])
 
 
-async def test_the_strongest_identifier_decides_and_new_ones_are_linked(store):
+async def test_a_customer_key_names_one_customer_and_is_remembered(store, db):
     unique = uuid.uuid4().hex[:8]
-    by_email, created = await store.identify("acme", Identity(None, f"{unique}@x.nl", None, "Ann"), now=NOW)
-    assert created
-    again, created = await store.identify("acme", Identity(None, f"{unique}@x.nl", "+31612345678", None), now=NOW)
-    assert (again.customer_id, created) == (by_email.customer_id, False)
-    assert again.phones == ["+31612345678"]
-    by_phone, _ = await store.identify("acme", Identity(None, None, "+31612345678", None), now=NOW)
-    assert by_phone.customer_id == by_email.customer_id
-    other_tenant, created = await store.identify("globex", Identity(None, f"{unique}@x.nl", None, None), now=NOW)
-    assert created
-    assert other_tenant.customer_id != by_email.customer_id
+    key = f"email:{unique}@x.nl"
+    assert await store.claim_keys("acme", {key: "first"}) == {key: "first"}
+    assert await store.claim_keys("acme", {key: "second"}) == {key: "first"}
+    assert await ContactStore(db).claim_keys("acme", {key: "third"}) == {key: "first"}, "read back when not known"
+    assert await store.claim_keys("globex", {key: "other"}) == {key: "other"}
 
 
 async def test_a_reference_number_names_one_customer_only(store):
     unique = uuid.uuid4().hex[:8]
-    first, _ = await store.identify("acme", Identity(f"R-{unique}", None, None, None), now=NOW)
-    second, _ = await store.identify("acme", Identity(None, f"{unique}@y.nl", None, None), now=NOW)
+    first, second = f"cust-{unique}-1", f"cust-{unique}-2"
+    await store.claim_keys("acme", {f"ref:R-{unique}": first})
+    await store.create_customers([visit(first, "billing", "c1"), visit(second, "billing", "c2")])
     with pytest.raises(ReferenceTaken):
-        await store.update_customer("acme", second.customer_id, ProfileUpdate(reference=f"R-{unique}"), now=NOW)
-    assert await store.update_customer("globex", first.customer_id, ProfileUpdate(tier="gold"), now=NOW) is None
+        await store.update_customer("acme", second, ProfileUpdate(reference=f"R-{unique}"), now=NOW)
+    assert await store.update_customer("globex", first, ProfileUpdate(tier="gold"), now=NOW) is None
+    updated = await store.update_customer("acme", first, ProfileUpdate(tier="gold"), now=NOW)
+    assert updated is not None
+    assert updated.tier == "gold"

@@ -14,7 +14,7 @@ async def test_a_service_starts_ready_answers_scoped_and_stops_on_sigterm(name, 
         async with httpx.AsyncClient(base_url=service.url, timeout=5) as http:
             ready = (await http.get("/readyz")).json()
             assert ready["status"] == "ready"
-            assert {"kafka", "mongodb", "streams"} <= set(ready["checks"])
+            assert {"kafka", "mongodb", f"{name}_worker"} <= set(ready["checks"])
             assert set(ready["checks"].values()) == {"ok"}
             assert (await http.get("/healthz")).json() == {"status": "ok"}
             whoami = await http.get("/v1/whoami", headers={"Authorization": "Bearer dev-globex-supervisor"})

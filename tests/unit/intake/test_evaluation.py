@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from services.intake.domain.taxonomy import Classifier, Taxonomy
+from services.intake.core.taxonomy import Classifier, Taxonomy
 from services.intake.evaluation import Example, evaluate, load
 from services.intake.language_detector import LinguaDetector
 from services.intake.taxonomy import default_taxonomy

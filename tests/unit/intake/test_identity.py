@@ -1,7 +1,7 @@
 import pytest
 
 from frontline.contracts.contacts import CustomerIdentifiers
-from services.intake.domain.identity import InvalidIdentifier, normalise
+from services.intake.core.identity import InvalidIdentifier, normalise
 
 
 def test_identifiers_are_normalised():

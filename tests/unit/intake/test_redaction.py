@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.intake.domain.redaction import IBAN_LENGTHS, _contains_card, _longest_iban_end, redact
+from services.intake.core.redaction import IBAN_LENGTHS, _contains_card, _longest_iban_end, redact
 
 REGION = "NL"
 

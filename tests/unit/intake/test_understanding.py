@@ -1,13 +1,13 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from frontline.contracts.contacts import Channel, ContactSubmittedData
-from services.intake.domain.customers import CustomerProfile
-from services.intake.domain.language import guess_language
-from services.intake.domain.taxonomy import Classifier, Taxonomy
-from services.intake.domain.triage import priority_of, sentiment_of
-from services.intake.domain.understanding import ContactInFuture, Understanding, check_arrival, understand
+from services.intake.core.customers import CustomerProfile
+from services.intake.core.language import guess_language
+from services.intake.core.taxonomy import Classifier, Taxonomy
+from services.intake.core.triage import priority_of, sentiment_of
+from services.intake.core.understanding import ContactInFuture, Understanding, check_arrival, repeats, understand
 from services.intake.taxonomy import default_taxonomy
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
@@ -155,3 +155,18 @@ def test_contacts_from_the_future_are_refused_but_clock_skew_is_tolerated():
     check_arrival(NOW + timedelta(minutes=4), NOW)
     with pytest.raises(ContactInFuture, match="in the future"):
         check_arrival(NOW + timedelta(hours=1), NOW)
+
+
+@pytest.mark.parametrize(
+    ("days_before", "repeat"), [(0, True), (1, True), (7, True), (8, False), (30, False), (-1, False)]
+)
+def test_a_repeat_is_the_same_concern_on_the_same_day_or_the_7_days_before(days_before, repeat):
+    day = date(2026, 11, 22)
+    earlier = date.fromordinal(day.toordinal() - days_before)
+    assert repeats((earlier, "first"), day=day, contact_id="second") is repeat
+
+
+def test_the_same_contact_again_or_no_earlier_one_is_no_repeat():
+    day = date(2026, 11, 22)
+    assert not repeats((day, "c1"), day=day, contact_id="c1")
+    assert not repeats(None, day=day, contact_id="c1")

@@ -8,7 +8,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from frontline.contracts.contacts import ConcernGuess, SkillRequirement
-from services.intake.domain.text import fold, matches, searchable
+from services.intake.core.text import fold, matches, searchable
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 SUBJECT_WEIGHT = 2.0

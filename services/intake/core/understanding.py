@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from frontline.contracts.contacts import ContactReceivedData, ContactSubmittedData
-from services.intake.domain.customers import CustomerProfile
-from services.intake.domain.language import LanguageDetector, guess_language
-from services.intake.domain.redaction import redact
-from services.intake.domain.taxonomy import Classification
-from services.intake.domain.triage import is_urgent, priority_of, sentiment_of
+from services.intake.core.customers import CustomerProfile
+from services.intake.core.language import LanguageDetector, guess_language
+from services.intake.core.redaction import redact
+from services.intake.core.taxonomy import Classification
+from services.intake.core.triage import is_urgent, priority_of, sentiment_of
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
+REPEAT_DAYS = 7
 
 
 class ContactInFuture(ValueError):
@@ -32,6 +33,15 @@ class Understanding:
 def check_arrival(arrived_at: datetime, now: datetime) -> None:
     if arrived_at > now + FUTURE_TOLERANCE:
         raise ContactInFuture(f"{arrived_at.isoformat()} is in the future")
+
+
+def repeats(last_same_concern: tuple[date, str] | None, *, day: date, contact_id: str) -> bool:
+    """Whether a contact on `day` repeats the customer's last other contact about the same concern:
+    that one was on the same day or one of the 7 days before (the published definition)."""
+    if last_same_concern is None:
+        return False
+    last_day, last_contact = last_same_concern
+    return last_contact != contact_id and 0 <= (day - last_day).days <= REPEAT_DAYS
 
 
 def understand(

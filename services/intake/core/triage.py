@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from frontline.contracts.contacts import Channel, Sentiment
-from services.intake.domain.text import fold, matches, searchable
+from services.intake.core.text import fold, matches, searchable
 
 # fmt: off
 ANGER = [fold(word) for word in (

@@ -1,0 +1,299 @@
+"""End to end: contacts into the Kafka door, all four services running as processes, agents who
+answer every offer and finish every contact — contacts/s until every service's consumer group has
+drained, beside the raw broker carrying the same messages in the same run.
+
+    python scripts/bench_e2e.py [--contacts 20000] [--agents 300] [--handle-seconds 0.2]
+
+A tenant of its own, a database of its own and consumer groups of their own (starting at the end of
+the topics), so nothing earlier runs left behind is counted. The agents are a bench simulator: one
+consumer of routing's facts (read committed) that accepts each offer at once and sends the wrap-up
+(`contact.handled`) `--handle-seconds` after the assignment; the queues' wrap-up time is 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from frontline.contracts import Topic
+from frontline.contracts.agents import (
+    AgentProfile,
+    AgentProfileSaved,
+    AgentStateRequested,
+    ContactHandled,
+    Handled,
+    OfferAnswer,
+    OfferAnswered,
+    StateRequest,
+)
+from frontline.contracts.contacts import ContactSubmitted, ContactSubmittedData
+from frontline.contracts.policies import QueuePolicy, QueuePolicySaved
+from frontline.plumbing.kafka import EventProducer, ensure_topics, partitions_of
+from frontline.plumbing.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run_suite
+from bench_intake import TEXTS
+from benchlib import append_report, broker_round_trip, machine
+
+SKILLS = ("billing", "tech_support", "orders", "returns", "account", "sales", "complaints", "retention", "general")
+FACTS = Topic.ROUTING_EVENTS.value
+PORT_OFFSET = 100  # beside a `make run` on the usual ports
+
+
+class Desk:
+    """The agents: every offer accepted at once, every contact handled `handle_seconds` later."""
+
+    def __init__(self, settings: Settings, tenant: str, producer: EventProducer, handle_seconds: float) -> None:
+        self.settings, self.tenant, self.producer = settings, tenant, producer
+        self.handle_seconds = handle_seconds
+        self.seen: Counter[str] = Counter()
+        self.available: set[str] = set()
+        self.first: dict[str, float] = {}
+        self.last: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def work(self) -> None:
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            max_partition_fetch_bytes=4 << 20,
+        )
+        await reader.start()
+        try:
+            partitions = [TopicPartition(FACTS, p) for p in await partitions_of(self.settings, FACTS)]
+            reader.assign(partitions)
+            await reader.seek_to_end(*partitions)
+            for partition in partitions:
+                await reader.position(partition)
+            while True:
+                for records in (await reader.getmany(timeout_ms=100, max_records=2000)).values():
+                    for record in records:
+                        if record.key == self.tenant.encode():
+                            await self._react(json.loads(record.value))
+        finally:
+            await reader.stop()
+
+    async def _react(self, fact: dict[str, Any]) -> None:
+        kind, data = fact["type"], fact["data"]
+        self.seen[kind] += 1
+        now = time.perf_counter()
+        self.first.setdefault(kind, now)
+        self.last[kind] = now
+        if kind == "agent.state_changed" and data["presence"] == "available":
+            self.available.add(data["agent_id"])
+        elif kind == "offer.created":
+            answer = OfferAnswer(offer_id=data["offer_id"], agent_id=data["agent_id"], accepted=True)
+            await self.producer.enqueue(self._event(OfferAnswered, answer))
+        elif kind == "contact.assigned":
+            task = asyncio.create_task(self._handle(data["contact_id"], data["agent_id"]))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, contact_id: str, agent_id: str) -> None:
+        await asyncio.sleep(self.handle_seconds)
+        handled = Handled(agent_id=agent_id, disposition="answered", resolution="resolved")
+        await self.producer.enqueue(self._event(ContactHandled, handled, contact_id))
+
+    def _event(self, model: Any, data: Any, contact_id: str | None = None) -> Any:
+        return model.new(
+            data=data, tenant=self.tenant, source="bench-desk", occurred_at=datetime.now(UTC), contact_id=contact_id
+        )
+
+
+async def staff(desk: Desk, producer: EventProducer, agents: int, *, within: float = 120) -> None:
+    """The agents' profiles and presence sent as the tenant's workforce system would, again until
+    routing has made them all available."""
+    policy = QueuePolicySaved.new(
+        data=QueuePolicy(queue="general", wrap_up_seconds=0),
+        tenant=desk.tenant,
+        source="bench",
+        occurred_at=datetime.now(UTC),
+    )
+    await producer.publish(policy)
+    names = [f"agent-{n:04d}" for n in range(agents)]
+    deadline = time.monotonic() + within
+    while missing := [name for name in names if name not in desk.available]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(missing)} agents not available after {within:.0f} s")
+        for name in missing:
+            profile = AgentProfile(
+                agent_id=name,
+                skills=[{"skill": skill, "proficiency": 4} for skill in SKILLS],
+                languages=["en", "nl", "de", "fr", "es", "sv", "fi"],
+                capacity={"email": 5, "chat": 3},
+            )
+            now = datetime.now(UTC)
+            await producer.enqueue(
+                AgentProfileSaved.new(data=profile, tenant=desk.tenant, source="bench", occurred_at=now)
+            )
+            state = StateRequest(agent_id=name, state="available")
+            await producer.enqueue(
+                AgentStateRequested.new(data=state, tenant=desk.tenant, source="bench", occurred_at=now)
+            )
+        await asyncio.sleep(3)
+
+
+class Groups:
+    """The services' consumer groups: when each last committed, and what it has left to read."""
+
+    def __init__(self, settings: Settings, prefix: str) -> None:
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+        self.prefix = prefix
+        self.committed: dict[str, dict[TopicPartition, int]] = {}
+        self.changed: dict[str, float] = {}
+
+    async def poll(self) -> dict[str, int]:
+        """Each group's lag now; notes when its committed offsets last moved."""
+        lags = {}
+        for group in [f"{self.prefix}-{name}" for name in ("intake", "routing", "upsell", "records")]:
+            offsets = {tp: meta.offset for tp, meta in (await self.admin.list_consumer_group_offsets(group)).items()}
+            if offsets != self.committed.get(group):
+                self.committed[group], self.changed[group] = offsets, time.perf_counter()
+            ends = await _end_offsets(self.admin, list(offsets))
+            lags[group] = sum(max(0, ends[tp] - offset) for tp, offset in offsets.items())
+        return lags
+
+
+async def _end_offsets(admin: AIOKafkaAdminClient, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+    answer = await admin.list_offsets({tp: -1 for tp in partitions})  # -1: the latest offset
+    return {tp: info.offset for tp, info in answer.items()}
+
+
+def _progress(seen: Counter[str]) -> str:
+    kinds = ("contact.queued", "offer.created", "contact.assigned", "contact.completed")
+    return ", ".join(f"{kind} {seen[kind]:,}" for kind in kinds)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    run_id = uuid.uuid4().hex[:8]
+    tenant = f"bench-{run_id}"
+    prefix = f"bench-e2e-{run_id}"
+    database = f"frontline_bench_{run_id}"
+    settings = Settings(mongodb_database=database)
+    await ensure_topics(settings)
+    keys = [{"name": f"{tenant}-admin", "tenant": tenant, "role": "admin", "key": f"key-{tenant}-admin"}]
+    env = {
+        "FRONTLINE_API_KEYS": json.dumps(keys),
+        "FRONTLINE_MONGODB_DATABASE": database,
+        "FRONTLINE_KAFKA_GROUP_PREFIX": prefix,
+        "FRONTLINE_KAFKA_OFFSET_RESET": "latest",
+        "FRONTLINE_LOG_LEVEL": "WARNING",
+    }
+    services = [run_suite.start(name, port + PORT_OFFSET, env) for name, port in run_suite.SERVICES.items()]
+    producer = EventProducer(settings, client_id="bench-e2e", signer=settings.signing_keys().for_tenant(tenant))
+    await producer.start()
+    desk = Desk(settings, tenant, producer, args.handle_seconds)
+    desk_task = asyncio.create_task(desk.work())
+    groups = Groups(settings, prefix)
+    await groups.admin.start()
+    try:
+        if not await asyncio.to_thread(run_suite.wait_until_ready, services, run_suite.Console()):
+            raise RuntimeError("the services did not become ready; see .local/logs/<service>.log")
+        await staff(desk, producer, args.agents)
+        print(f"{args.agents} agents available; sending {args.contacts} contacts ...", flush=True)
+        events = [
+            ContactSubmitted.new(
+                data=ContactSubmittedData(
+                    channel="email" if n % 2 else "chat",
+                    external_id=f"{run_id}-{n}",
+                    text=TEXTS[n % len(TEXTS)],
+                    customer={"email": f"customer{n % (args.contacts // 3 or 1)}.{run_id}@example.com"},
+                ),
+                tenant=tenant,
+                source="bench-crm",
+                occurred_at=datetime.now(UTC),
+            )
+            for n in range(args.contacts)
+        ]
+        await groups.poll()
+        started = time.perf_counter()
+        await asyncio.gather(*[await producer.enqueue(event) for event in events])
+        sent = time.perf_counter() - started
+        deadline = started + args.timeout
+        while desk.seen["contact.completed"] < args.contacts:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{desk.seen['contact.completed']} of {args.contacts} contacts completed in time")
+            await asyncio.sleep(5)
+            print(f"  {time.perf_counter() - started:5.0f} s: {_progress(desk.seen)}", flush=True)
+        settled = 0.0
+        while settled < 5:  # every group's committed offsets unchanged for 5 s: drained
+            lags = await groups.poll()
+            settled = time.perf_counter() - max(groups.changed.values())
+            await asyncio.sleep(0.25)
+        drained = max(groups.changed.values()) - started
+        baseline = await broker_round_trip(settings, [event.to_json() for event in events], run_id)
+    finally:
+        desk_task.cancel()
+        await asyncio.gather(desk_task, return_exceptions=True)
+        await groups.admin.close()
+        await producer.stop()
+        run_suite.stop(services)
+    return {
+        "contacts": args.contacts,
+        "sent_seconds": sent,
+        "received": desk.first.get("contact.queued", started) - started,
+        "stages": {
+            kind: desk.last[kind] - started for kind in ("contact.queued", "contact.assigned", "contact.completed")
+        },
+        "drained": drained,
+        "groups": {group.removeprefix(f"{prefix}-"): at - started for group, at in groups.changed.items()},
+        "lags": lags,
+        "baseline": baseline,
+        "seen": dict(desk.seen),
+    }
+
+
+def render(args: argparse.Namespace, f: dict[str, Any]) -> str:
+    per_second = f["contacts"] / f["drained"]
+    broker = f["contacts"] / f["baseline"]
+    stages = "\n".join(f"| last `{kind}` seen | {seconds:.1f} s |  |  |" for kind, seconds in f["stages"].items())
+    command = f"python scripts/bench_e2e.py --contacts {args.contacts} --agents {args.agents}"
+    command += f" --handle-seconds {args.handle_seconds:g}"
+    baseline = f"broker alone, same messages produced and consumed: {broker:,.0f}/s"
+    groups = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in sorted(f["groups"].items(), key=lambda g: g[1]))
+    return f"""
+## end to end — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
+
+Command: `{command}` (in `make bench`)
+Machine: {machine()}; all four services as processes, local Kafka 3.9.2 and FerretDB 1.24 (SQLite), the bench's
+producer and agent simulator, all on these 2 cores. {args.agents} agents (chat 3, e-mail 5 at once), one tenant;
+customers: a third as many as contacts (most come back). Drained: every group's committed offsets
+unchanged for 5 s (left to read then: {f["lags"]}; routing's facts end in transaction markers).
+
+| measure | end to end | baseline (same run) | ratio |
+|---|---|---|---|
+| contacts/s, first sent → every consumer group drained | {per_second:,.0f} | {baseline} | {per_second / broker:.4f} |
+| contacts sent by the outside producer | {f["contacts"]:,} in {f["sent_seconds"]:.1f} s |  |  |
+{stages}
+| each group's last commit | {groups} |  |  |
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=20_000)
+    parser.add_argument("--agents", type=int, default=300)
+    parser.add_argument("--handle-seconds", type=float, default=0.2)
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for every contact to complete")
+    args = parser.parse_args()
+    found = asyncio.run(run(args))
+    report = render(args, found)
+    print(report)
+    append_report(report)
+
+
+if __name__ == "__main__":
+    main()
