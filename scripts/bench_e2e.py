@@ -151,6 +151,7 @@ class Groups:
 
     def __init__(self, settings: Settings, prefix: str) -> None:
         self.admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+        self.ends = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)  # reads end offsets only
         self.prefix = prefix
         self.committed: dict[str, dict[TopicPartition, int]] = {}
         self.changed: dict[str, float] = {}
@@ -162,14 +163,9 @@ class Groups:
             offsets = {tp: meta.offset for tp, meta in (await self.admin.list_consumer_group_offsets(group)).items()}
             if offsets != self.committed.get(group):
                 self.committed[group], self.changed[group] = offsets, time.perf_counter()
-            ends = await _end_offsets(self.admin, list(offsets))
+            ends = await self.ends.end_offsets(list(offsets))
             lags[group] = sum(max(0, ends[tp] - offset) for tp, offset in offsets.items())
         return lags
-
-
-async def _end_offsets(admin: AIOKafkaAdminClient, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
-    answer = await admin.list_offsets({tp: -1 for tp in partitions})  # -1: the latest offset
-    return {tp: info.offset for tp, info in answer.items()}
 
 
 def _progress(seen: Counter[str]) -> str:
@@ -199,6 +195,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     desk_task = asyncio.create_task(desk.work())
     groups = Groups(settings, prefix)
     await groups.admin.start()
+    await groups.ends.start()
     try:
         if not await asyncio.to_thread(run_suite.wait_until_ready, services, run_suite.Console()):
             raise RuntimeError("the services did not become ready; see .local/logs/<service>.log")
@@ -239,6 +236,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         desk_task.cancel()
         await asyncio.gather(desk_task, return_exceptions=True)
         await groups.admin.close()
+        await groups.ends.stop()
         await producer.stop()
         run_suite.stop(services)
     return {
