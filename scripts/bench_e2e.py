@@ -45,7 +45,7 @@ from frontline.plumbing.settings import Settings
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run_suite
 from bench_intake import TEXTS
-from benchlib import append_report, broker_round_trip, machine
+from benchlib import append_report, broker_round_trip, machine, scratch_database
 
 SKILLS = ("billing", "tech_support", "orders", "returns", "account", "sales", "complaints", "retention", "general")
 FACTS = Topic.ROUTING_EVENTS.value
@@ -175,15 +175,18 @@ def _progress(seen: Counter[str]) -> str:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:8]
+    async with scratch_database(run_id) as settings:
+        return await measure(args, settings, run_id)
+
+
+async def measure(args: argparse.Namespace, settings: Settings, run_id: str) -> dict[str, Any]:
     tenant = f"bench-{run_id}"
     prefix = f"bench-e2e-{run_id}"
-    database = f"frontline_bench_{run_id}"
-    settings = Settings(mongodb_database=database)
     await ensure_topics(settings)
     keys = [{"name": f"{tenant}-admin", "tenant": tenant, "role": "admin", "key": f"key-{tenant}-admin"}]
     env = {
         "FRONTLINE_API_KEYS": json.dumps(keys),
-        "FRONTLINE_MONGODB_DATABASE": database,
+        "FRONTLINE_MONGODB_DATABASE": settings.mongodb_database,
         "FRONTLINE_KAFKA_GROUP_PREFIX": prefix,
         "FRONTLINE_KAFKA_OFFSET_RESET": "latest",
         "FRONTLINE_LOG_LEVEL": "WARNING",

@@ -31,7 +31,16 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from benchlib import ROOT, SigningProducer, append_report, free_port, machine, percentile, until_ready
+from benchlib import (
+    ROOT,
+    SigningProducer,
+    append_report,
+    free_port,
+    machine,
+    percentile,
+    scratch_database,
+    until_ready,
+)
 
 from frontline.contracts import REGISTRY
 from frontline.contracts.agents import Resolution
@@ -156,6 +165,7 @@ class Service:
         self.env = {
             **os.environ,
             "FRONTLINE_HTTP_PORT": str(self.port),
+            "FRONTLINE_MONGODB_DATABASE": settings.mongodb_database,
             "FRONTLINE_LOG_LEVEL": "WARNING",
             "FRONTLINE_KAFKA_GROUP_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
             "FRONTLINE_KAFKA_OFFSET_RESET": "latest",
@@ -283,9 +293,13 @@ async def timed(http: httpx.AsyncClient, paths: list[str]) -> list[float]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    settings = Settings()
-    await ensure_topics(settings)
     run_id = uuid.uuid4().hex[:6]
+    async with scratch_database(run_id) as settings:
+        return await measure(args, settings, run_id)
+
+
+async def measure(args: argparse.Namespace, settings: Settings, run_id: str) -> dict[str, Any]:
+    await ensure_topics(settings)
     first, filler = f"bench-{run_id}-a", f"bench-{run_id}-b"
     shapes = templates()
     stamps = {t: Stamp(t, f"{t}-c", shapes) for t in (first, filler)}
@@ -303,7 +317,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["verify_contact_ms"] = await timed(http, [f"/v1/verify/contacts/{c}" for c in sample])
             print("records: verifying the whole log ...", flush=True)
             started = time.perf_counter()
-            check = (await http.get("/v1/verify/log")).json()
+            answer = await http.get("/v1/verify/log")
+            assert answer.status_code == 200, f"GET /v1/verify/log answered {answer.status_code}: {answer.text[:500]}"
+            check = answer.json()
             figures["verify_log_s"] = time.perf_counter() - started
             figures["verify_log_records"] = check["records_checked"]
             assert check["intact"], check["findings"][:3]

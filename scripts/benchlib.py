@@ -1,5 +1,6 @@
-"""What every benchmark script shares: the machine it ran on, a free port, the report appended; an
-open-loop sender, latencies seen on a topic, and the broker alone as the baseline of service latency."""
+"""What every benchmark script shares: the machine it ran on, a free port, the report appended, a
+database of the run's own; an open-loop sender, latencies seen on a topic, and the broker alone as the
+baseline of service latency."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import socket
 import statistics
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from frontline.plumbing.kafka import partitions_of
+from frontline.plumbing.mongo import connect
 from frontline.plumbing.settings import Settings
 from frontline.plumbing.signing import WriterSigner
 
@@ -63,6 +66,19 @@ class SigningProducer(AIOKafkaProducer):  # type: ignore[misc]
             head = json.loads(value)
             headers = [*(headers or []), *self._signer.headers_for(head["type"], head["tenant"], value)]
         return await super().send(topic, value, key, partition, timestamp_ms, headers)
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(run: str) -> AsyncIterator[Settings]:
+    """Settings naming a database of the run's own, dropped afterwards: a benchmark neither scans what
+    earlier runs left in the shared one nor leaves its own behind."""
+    settings = Settings(mongodb_database=f"frontline_bench_{run}")
+    try:
+        yield settings
+    finally:
+        client = connect(settings, app_name="bench")
+        await client.drop_database(settings.mongodb_database)
+        await client.close()
 
 
 def append_report(report: str) -> None:

@@ -45,7 +45,7 @@ class Components:
         self.store = RecordStore(runtime.db)
         await self.store.ensure_indexes()
         signer = Signer(await self._signing_seed())
-        self.records = Records(self.store, signer.public_key)
+        self.records = Records(self.store, signer.public_key, audit_seconds=self.settings.audit_seconds)
         self.worker = RecordsWorker(
             self._settings,
             self.settings,

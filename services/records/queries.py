@@ -4,11 +4,14 @@ backlog, exports, and the purge after retention."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Literal
+
+import pymongo
 
 from frontline.plumbing.mongo import Collection, Document
 from services.records.core.audit import Entry, Finding, Stored, TreeHead, audit_log, verify_history
@@ -56,9 +59,10 @@ class Verification:
 
 
 class Records:
-    def __init__(self, store: RecordStore, public_key: bytes) -> None:
+    def __init__(self, store: RecordStore, public_key: bytes, *, audit_seconds: float) -> None:
         self._store = store
         self.public_key = public_key
+        self._audit_seconds = audit_seconds
 
     async def state(self, tenant: str) -> LogState:
         state = await self._store.log_state(tenant)
@@ -161,19 +165,28 @@ class Records:
         return self._verification(state, subjects, checked, findings)
 
     async def audit(self, tenant: str) -> Verification:
-        """The whole log: every record against every leaf, and the leaves against the signed head."""
+        """The whole log: every record against every leaf, and the leaves against the signed head.
+        It reads every record of the tenant (on FerretDB, every record of the store: a batch of a
+        tenant's records may take long to gather), so its reads share one longer deadline, and the
+        checks run off the event loop."""
         state = await self.state(tenant)
         head, findings = self._signed_head(state)
-        docs = [
-            d async for d in self._store.scan(self._store.records, {"tenant": tenant}) if state.committed(d.get("b", 0))
-        ]
-        stored, broken = await self._stored(docs, {}, open_payloads=False)
         leaves: list[bytes | None] = [None] * head.size
-        async for node in self._store.scan(self._store.nodes, {"t": tenant, "l": 0}):
-            if node["i"] < head.size:
-                leaves[node["i"]] = bytes(node["h"])
-        found = audit_log(stored, leaves, head)
-        findings += [_described(f, None) for f in [*broken, *found]]
+        with pymongo.timeout(self._audit_seconds):
+            docs = [
+                d
+                async for d in self._store.scan(self._store.records, {"tenant": tenant}, {"entry": 1, "b": 1})
+                if state.committed(d.get("b", 0))
+            ]
+            async for node in self._store.scan(self._store.nodes, {"t": tenant, "l": 0}):
+                if node["i"] < head.size:
+                    leaves[node["i"]] = bytes(node["h"])
+
+        def check() -> list[Finding]:
+            kept, broken = entries(docs)
+            return [*broken, *audit_log([Stored(entry, None) for _, entry in kept], leaves, head)]
+
+        findings += [_described(f, None) for f in await asyncio.to_thread(check)]
         return self._verification(state, ["*"], len(docs), findings)
 
     def _signed_head(self, state: LogState) -> tuple[TreeHead, list[dict[str, Any]]]:
@@ -201,24 +214,10 @@ class Records:
             findings=findings,
         )
 
-    async def _stored(
-        self, docs: list[Document], keys: dict[str, bytes | None], *, open_payloads: bool = True
-    ) -> tuple[list[Stored], list[Finding]]:
-        """Records as the checks take them; a record whose entry is no longer well formed is edited.
-        The whole-log audit checks leaves only: payloads are checked history by history."""
-        stored, broken = [], []
-        for doc in docs:
-            try:
-                entry = Entry(**doc["entry"])
-            except (KeyError, TypeError):
-                broken.append(Finding("edited", None, None, doc.get("_id"), "its entry is no longer well formed"))
-                continue
-            if doc["_id"] != record_id(entry.tenant, entry.subject, entry.seq):
-                detail = f"stored at {doc['_id']}, another record's place: the history was reordered"
-                broken.append(Finding("edited", entry.index, entry.seq, entry.event_id, detail))
-            event = (await self._open(doc, keys))[0] if open_payloads else None
-            stored.append(Stored(entry, event))
-        return stored, broken
+    async def _stored(self, docs: list[Document], keys: dict[str, bytes | None]) -> tuple[list[Stored], list[Finding]]:
+        """Records as the checks take them, their payloads opened."""
+        kept, broken = entries(docs)
+        return [Stored(entry, (await self._open(doc, keys))[0]) for doc, entry in kept], broken
 
     async def _tree(self, tenant: str, size: int, ask: Callable[[Tree], object]) -> Tree:
         """A tree of `size` leaves over the stored hashes `ask` needs; one a store lacks hashes as empty."""
@@ -423,3 +422,20 @@ def _described(finding: Finding, subject: str | None) -> dict[str, Any]:
         "event_id": finding.event_id,
         "detail": finding.detail,
     }
+
+
+def entries(docs: list[Document]) -> tuple[list[tuple[Document, Entry]], list[Finding]]:
+    """Each record with the entry it holds; a record whose entry is no longer well formed is edited,
+    one stored at another record's place was moved."""
+    kept, broken = [], []
+    for doc in docs:
+        try:
+            entry = Entry(**doc["entry"])
+        except (KeyError, TypeError):
+            broken.append(Finding("edited", None, None, doc.get("_id"), "its entry is no longer well formed"))
+            continue
+        if doc["_id"] != record_id(entry.tenant, entry.subject, entry.seq):
+            detail = f"stored at {doc['_id']}, another record's place: the history was reordered"
+            broken.append(Finding("edited", entry.index, entry.seq, entry.event_id, detail))
+        kept.append((doc, entry))
+    return kept, broken

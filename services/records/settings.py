@@ -23,6 +23,12 @@ class RecordsSettings(BaseSettings):
     purge_every_seconds: float = Field(default=3600, gt=0, description="How often the purge job runs.")
     checkpoint_seconds: float = Field(default=60, gt=0, description="How often a signed tree head is kept.")
     max_batch: int = Field(default=1000, ge=1, le=10_000, description="Input records handled between commits.")
+    audit_seconds: float = Field(
+        default=600,
+        gt=0,
+        le=86_400,
+        description="How long a check of a tenant's whole log (`GET /v1/verify/log`) may read the store.",
+    )
     documents_in_memory: int = Field(
         default=100_000, ge=100, description="Subject heads, customers and KPI buckets cached by the worker."
     )

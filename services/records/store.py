@@ -222,6 +222,8 @@ class RecordStore:
         except DuplicateKeyError:
             return  # the same size was signed before a crash
 
-    async def scan(self, collection: Collection, query: Document, *, batch_size: int = 1000) -> AsyncIterator[Document]:
-        async for doc in collection.find(query, batch_size=batch_size):
+    async def scan(
+        self, collection: Collection, query: Document, projection: Document | None = None, *, batch_size: int = 1000
+    ) -> AsyncIterator[Document]:
+        async for doc in collection.find(query, projection, batch_size=batch_size):
             yield doc
