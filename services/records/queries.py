@@ -5,6 +5,7 @@ backlog, exports, and the purge after retention."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,9 +17,10 @@ import pymongo
 from frontline.plumbing.mongo import Collection, Document
 from services.records.core.audit import Entry, Finding, Stored, TreeHead, audit_log, verify_history
 from services.records.core.kpis import metrics
-from services.records.core.merkle import Tree, nodes_needed
+from services.records.core.merkle import Node, Tree, nodes_needed
 from services.records.core.sealing import signature_valid, unseal
-from services.records.store import LogState, RecordStore, committed, day_id, hour_id, node_id, record_id
+from services.records.core.tiles import HASH, WIDTH, leaf_tiles, node_in, tiles_for
+from services.records.store import LogState, RecordStore, committed, day_id, hour_id, record_id
 
 Bucket = Literal["minute", "hour", "day"]
 MAX_SPAN = {"minute": timedelta(hours=48), "hour": timedelta(days=62), "day": timedelta(days=400)}
@@ -151,8 +153,8 @@ class Records:
             stored, broken = await self._stored(docs, keys)
             checked += len(docs)
             indices = sorted({s.entry.index for s in stored if s.entry.index < head.size})
-            leaves = await self._nodes(state.tenant, {(0, i) for i in indices})
-            tree = await self._tree(state.tenant, head.size, partial(_proofs, indices=indices))
+            leaves = await self._nodes(state, {(0, i) for i in indices})
+            tree = await self._tree(state, head.size, partial(_proofs, indices=indices))
             found = verify_history(
                 stored,
                 head=head,
@@ -178,9 +180,12 @@ class Records:
                 async for d in self._store.scan(self._store.records, {"tenant": tenant}, {"entry": 1, "b": 1})
                 if state.committed(d.get("b", 0))
             ]
-            async for node in self._store.scan(self._store.nodes, {"t": tenant, "l": 0}):
-                if node["i"] < head.size:
-                    leaves[node["i"]] = bytes(node["h"])
+            tiles = leaf_tiles(state.size)
+            stored = await self._store.tiles_of(tenant, tiles)
+        for tile in tiles:
+            hashes = stored.get(tile, b"")
+            for i in range(min(tile.width, len(hashes) // HASH, head.size - tile.index * WIDTH)):
+                leaves[tile.index * WIDTH + i] = hashes[i * HASH : (i + 1) * HASH]
 
         def check() -> list[Finding]:
             kept, broken = entries(docs)
@@ -219,14 +224,23 @@ class Records:
         kept, broken = entries(docs)
         return [Stored(entry, (await self._open(doc, keys))[0]) for doc, entry in kept], broken
 
-    async def _tree(self, tenant: str, size: int, ask: Callable[[Tree], object]) -> Tree:
+    async def _tree(self, state: LogState, size: int, ask: Callable[[Tree], object]) -> Tree:
         """A tree of `size` leaves over the stored hashes `ask` needs; one a store lacks hashes as empty."""
-        nodes = await self._nodes(tenant, nodes_needed(size, ask))
+        nodes = await self._nodes(state, nodes_needed(size, ask))
         return Tree(size, lambda level, index: nodes.get((level, index), b""))
 
-    async def _nodes(self, tenant: str, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        found = await self._store.by_ids(self._store.nodes, [node_id(tenant, level, index) for level, index in wanted])
-        return {(doc["l"], doc["i"]): bytes(doc["h"]) for doc in found.values()}
+    async def _nodes(self, state: LogState, wanted: set[Node]) -> dict[Node, bytes]:
+        """The hashes of complete subtrees, from the tiles of the committed log; those it lacks (beyond
+        its size, or a tile missing or cut short) are left out."""
+        within = {(level, index) for level, index in wanted if (index + 1) << level <= state.size}
+        tiles = tiles_for(state.size, within)
+        stored = await self._store.tiles_of(state.tenant, set(tiles.values()))
+        nodes = {}
+        for (level, index), tile in tiles.items():
+            if tile in stored:
+                with contextlib.suppress(ValueError):
+                    nodes[(level, index)] = node_in(tile, stored[tile], level, index)
+        return nodes
 
     # --- proofs for outside parties ---------------------------------------------------------------
 
@@ -234,7 +248,7 @@ class Records:
         state = await self.state(tenant)
         if not 0 < old_size <= new_size <= state.size:
             raise ValueError(f"sizes must satisfy 0 < from ≤ to ≤ {state.size}")
-        tree = await self._tree(tenant, new_size, lambda t: t.consistency_proof(old_size))
+        tree = await self._tree(state, new_size, lambda t: t.consistency_proof(old_size))
         return [h.hex() for h in tree.consistency_proof(old_size)]
 
     async def inclusion(self, tenant: str, index: int, size: int) -> tuple[str, list[str]]:
@@ -242,15 +256,15 @@ class Records:
         state = await self.state(tenant)
         if not 0 <= index < size <= state.size:
             raise ValueError(f"need 0 ≤ index < size ≤ {state.size}")
-        tree = await self._tree(tenant, size, lambda t: t.inclusion_proof(index))
-        leaf = (await self._nodes(tenant, {(0, index)})).get((0, index), b"")
+        tree = await self._tree(state, size, lambda t: t.inclusion_proof(index))
+        leaf = (await self._nodes(state, {(0, index)})).get((0, index), b"")
         return leaf.hex(), [h.hex() for h in tree.inclusion_proof(index)]
 
     async def root_at(self, tenant: str, size: int) -> str:
         state = await self.state(tenant)
         if not 0 < size <= state.size:
             raise ValueError(f"size must be between 1 and {state.size}")
-        return (await self._tree(tenant, size, lambda t: t.root())).root().hex()
+        return (await self._tree(state, size, lambda t: t.root())).root().hex()
 
     # --- KPIs -----------------------------------------------------------------------------------
 

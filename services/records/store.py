@@ -8,8 +8,10 @@ scanning), and a tenant's log has one writer at a time, so no write needs a tran
 - Documents that change (subject heads, customers, KPI hours and days) keep the committed value
   beside the new one: `{v: new, p: committed before, b: batch}`; a reader whose committed batch is
   below `b` takes `p`.
-- `records` (`tenant|subject|seq`), `records_nodes` (`tenant|level|index`) and `records_ids`
-  (`event id`, the idempotence gate) are written once, except provisional ones, which are replaced.
+- `records` (`tenant|subject|seq`), `records_tiles` (`tenant|tier|index`, a partial tile
+  `tenant|tier|index.width`: the log's hashes, 256 to a document, see `core/tiles.py`) and
+  `records_ids` (`event id`, the idempotence gate) are written once, except provisional ones, which
+  are replaced. A partial tile outgrown stays: a reader of the log at an earlier size may be reading it.
 - `records_keys` (`tenant|customer`) holds each customer's payload key until erasure destroys it.
 """
 
@@ -23,6 +25,7 @@ from pymongo import ReplaceOne
 from pymongo.errors import DuplicateKeyError
 
 from frontline.plumbing.mongo import Collection, Database, Document, by_ids, insert_new
+from services.records.core.tiles import WIDTH, Tile
 
 UPDATE_STATEMENTS = 50
 
@@ -31,8 +34,9 @@ def record_id(tenant: str, subject: str, seq: int) -> str:
     return f"{tenant}|{subject}|{seq:09d}"
 
 
-def node_id(tenant: str, level: int, index: int) -> str:
-    return f"{tenant}|{level}|{index}"
+def tile_id(tenant: str, tile: Tile) -> str:
+    ident = f"{tenant}|{tile.tier}|{tile.index}"
+    return ident if tile.width == WIDTH else f"{ident}.{tile.width}"
 
 
 def hour_id(tenant: str, dimension: str, key: str, hour: datetime) -> str:
@@ -57,6 +61,7 @@ class LogState:
     agents: dict[str, Document] = field(default_factory=dict)
     waiting: dict[str, Document] = field(default_factory=dict)
     keys: dict[str, list[str]] = field(default_factory=dict)  # dimension → keys seen, for KPI listings
+    partial: dict[int, bytes] = field(default_factory=dict)  # each tier's partial tile, as the tiles hold it
 
     def document(self) -> Document:
         return {
@@ -70,6 +75,7 @@ class LogState:
             "agents": self.agents,
             "waiting": self.waiting,
             "keys": self.keys,
+            "partial": {str(tier): hashes for tier, hashes in self.partial.items()},
             "updated_at": datetime.now(UTC),
         }
 
@@ -92,6 +98,7 @@ class LogState:
             agents=doc.get("agents", {}),
             waiting=doc.get("waiting", {}),
             keys=doc.get("keys", {}),
+            partial={int(tier): bytes(hashes) for tier, hashes in doc.get("partial", {}).items()},
         )
 
 
@@ -112,7 +119,7 @@ class RecordStore:
         self.logs: Collection = db["records_logs"]
         self.ids: Collection = db["records_ids"]
         self.records: Collection = db["records"]
-        self.nodes: Collection = db["records_nodes"]
+        self.tiles: Collection = db["records_tiles"]
         self.subjects: Collection = db["records_subjects"]
         self.customers: Collection = db["records_customers"]
         self.kpis: Collection = db["records_kpis"]
@@ -160,6 +167,25 @@ class RecordStore:
 
     async def by_ids(self, collection: Collection, ids: Iterable[str]) -> dict[str, Document]:
         return await by_ids(collection, ids)
+
+    async def tiles_of(self, tenant: str, tiles: Iterable[Tile]) -> dict[Tile, bytes]:
+        """The stored hashes of each tile found."""
+        wanted = {tile_id(tenant, tile): tile for tile in tiles}
+        return {wanted[ident]: bytes(doc["h"]) for ident, doc in (await self.by_ids(self.tiles, wanted)).items()}
+
+    async def add_tiles(self, tenant: str, tiles: dict[Tile, bytes]) -> None:
+        docs = [
+            {
+                "_id": tile_id(tenant, tile),
+                "t": tenant,
+                "tier": tile.tier,
+                "k": tile.index,
+                "w": tile.width,
+                "h": hashes,
+            }
+            for tile, hashes in tiles.items()
+        ]
+        await self.write_once(self.tiles, docs)
 
     async def write_once(self, collection: Collection, docs: list[Document]) -> None:
         """Inserts documents; ones already there (left by an uncommitted batch) are replaced."""

@@ -4,7 +4,7 @@
   tenant's partitions, so it is the only writer of the tenant's log (it reads committed records only:
   routing publishes in transactions).
 - A batch, per tenant: claim each event id (`records_ids`; an id claimed by a committed batch is a
-  duplicate), append the new events' leaves, store records, Merkle nodes, subject heads, customers
+  duplicate), append the new events' leaves, store records, Merkle tiles, subject heads, customers
   and KPI buckets, then commit the tenant's log state — the one write that makes the batch count —
   and last the consumer offsets. A crash anywhere repeats the batch; nothing is lost or counted twice.
 - Personal payloads (anything about a known customer) are sealed with the customer's key; an
@@ -38,6 +38,7 @@ from services.records.core.audit import Entry, payload_digest
 from services.records.core.kpis import Delta, Kpis
 from services.records.core.merkle import Frontier
 from services.records.core.sealing import Signer, new_key, seal
+from services.records.core.tiles import HASH, Tiler, last_tiles
 from services.records.settings import RecordsSettings
 from services.records.store import (
     LogState,
@@ -45,7 +46,6 @@ from services.records.store import (
     committed,
     day_id,
     hour_id,
-    node_id,
     record_id,
 )
 
@@ -216,13 +216,13 @@ class RecordsWorker(KeyedWorker):
         if duplicates:
             log.info("duplicate events ignored", tenant=tenant, count=len(duplicates))
         if not new:
-            await self._commit(batch, Frontier(state.size, state.edge), self._clock())
+            await self._commit(batch, Frontier(state.size, state.edge), state.partial, self._clock())
             return
         await self._load(batch, new)
         frontier = Frontier(state.size, state.edge)
+        tiler = self._tiler(state)
         kpis = Kpis(copy.deepcopy(state.agents), copy.deepcopy(state.waiting))
         records: list[Document] = []
-        nodes: list[Document] = []
         deltas: list[Delta] = []
         now = self._clock()
         for event in new:
@@ -242,17 +242,7 @@ class RecordsWorker(KeyedWorker):
                 previous=head.get("last_leaf"),
             )
             leaf = entry.leaf()
-            for level, index, digest in frontier.append(leaf):
-                node: Document = {
-                    "_id": node_id(tenant, level, index),
-                    "t": tenant,
-                    "l": level,
-                    "i": index,
-                    "h": digest,
-                }
-                if level == 0:
-                    node.update(s=subject, q=entry.seq)
-                nodes.append(node)
+            tiler.add(frontier.append(leaf))
             ident = record_id(tenant, subject, entry.seq)
             record: Document = {
                 "_id": ident,
@@ -289,11 +279,18 @@ class RecordsWorker(KeyedWorker):
         await self._fold_kpis(batch, deltas)
         # one write at a time: FerretDB 1.24 hangs once concurrent update statements hold 100 connections
         await self._store.write_once(self._store.records, records)
-        await self._store.write_once(self._store.nodes, nodes)
+        await self._store.add_tiles(tenant, tiler.changed())
         for name in ("subjects", "customers", "kpis"):
             await self._store.write_versioned(self._collection(name), self._versioned(batch, name))
         state.agents, state.waiting = kpis.agents, kpis.waiting
-        await self._commit(batch, frontier, now)
+        await self._commit(batch, frontier, tiler.partial(), now)
+
+    def _tiler(self, state: LogState) -> Tiler:
+        try:
+            return Tiler(state.size, state.partial)
+        except ValueError as error:  # a log kept before tiles, or an altered store: never stop the worker
+            log.error("the log's partial tiles do not fit its size; its audit will report them", error=str(error))
+            return Tiler(state.size, {tile.tier: bytes(tile.width * HASH) for tile in last_tiles(state.size)})
 
     async def _load(self, batch: Batch, events: list[Event]) -> None:
         """Brings the committed heads of the batch's subjects and customers into the cache."""
@@ -369,9 +366,9 @@ class RecordsWorker(KeyedWorker):
                 kept[name] = kept.get(name, 0) + amount
             self._set(batch, "kpis", ident, value)
 
-    async def _commit(self, batch: Batch, frontier: Frontier, now: datetime) -> None:
+    async def _commit(self, batch: Batch, frontier: Frontier, partial: dict[int, bytes], now: datetime) -> None:
         state = batch.state
-        state.batch, state.size, state.edge = batch.number, frontier.size, frontier.edge
+        state.batch, state.size, state.edge, state.partial = batch.number, frontier.size, frontier.edge, partial
         head: dict[str, Any] = {
             "tenant": state.tenant,
             "size": frontier.size,

@@ -21,6 +21,8 @@ from frontline.contracts import Event, dlq_topic
 from frontline.plumbing.auth import Role
 from services.records.core.merkle import verify_consistency, verify_inclusion
 from services.records.core.sealing import signature_valid
+from services.records.core.tiles import HASH, WIDTH, tile_at
+from services.records.store import tile_id
 from tests.integration.helpers import (
     end_offsets,
     eventually,
@@ -142,7 +144,11 @@ async def test_recorded_once_in_order_verified_and_tampering_located(settings, p
         # a record edited together with its leaf: the signed head no longer contains it
         target = await db.records.find_one({"_id": f"{tenant}|contact:{contacts['intact']}|{1:09d}"})
         index = target["entry"]["index"]
-        await db.records_nodes.update_one({"_id": f"{tenant}|0|{index}"}, {"$set": {"h": b"\x00" * 32}})
+        size = (await db.records_logs.find_one({"_id": tenant}))["size"]
+        tile = {"_id": tile_id(tenant, tile_at(size, 0, index))}
+        hashes = bytearray((await db.records_tiles.find_one(tile))["h"])
+        hashes[(index % WIDTH) * HASH : (index % WIDTH + 1) * HASH] = bytes(HASH)
+        await db.records_tiles.update_one(tile, {"$set": {"h": bytes(hashes)}})
         altered = (await http.get(f"/v1/verify/contacts/{contacts['intact']}")).json()
         assert not altered["intact"]
         assert {f["problem"] for f in altered["findings"]} & {"edited", "log_altered"}
