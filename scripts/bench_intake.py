@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer
-from benchlib import ROOT, SigningProducer, append_report, broker_round_trip, free_port, machine
+from benchlib import ROOT, SigningProducer, append_report, broker_round_trip, free_port, machine, scratch_database
 
 from frontline.contracts import Topic
 from frontline.contracts.contacts import MAX_TEXT_LENGTH, ContactSubmitted, ContactSubmittedData
@@ -209,12 +209,17 @@ async def open_loop(http: httpx.AsyncClient, rate: float, seconds: float, reques
     }
 
 
-async def closed_loop(http: httpx.AsyncClient, concurrency: int, count: int, request) -> float:
+async def closed_loop(
+    http: httpx.AsyncClient, concurrency: int, count: int, request, *, progress: bool = False
+) -> float:
     queue = iter(range(count))
 
     async def worker() -> None:
         for i in queue:
+            began = time.perf_counter()
             await request(http, i)
+            if progress:
+                print(f"  request {i + 1} of {count}: {time.perf_counter() - began:.2f} s", flush=True)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -272,7 +277,11 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=30, help="duration of the REST runs")
     args = parser.parse_args()
     run = uuid.uuid4().hex[:8]
-    settings = Settings(mongodb_database=f"frontline_bench_{run}")
+    async with scratch_database(run) as settings:
+        await measure(args, settings, run)
+
+
+async def measure(args: argparse.Namespace, settings: Settings, run: str) -> None:
     await ensure_topics(settings)
     port = free_port()
     log = ROOT / ".local" / "logs" / "bench-intake.log"
@@ -293,7 +302,8 @@ async def main() -> None:
             print("REST door, closed loop ...", flush=True)
             rest_max = await closed_loop(http, 32, 1000, contact_request(f"{run}-max"))
             print("REST :batch, closed loop ...", flush=True)
-            batches = await closed_loop(http, 4, 40, batch_request(f"{run}-batch", BATCH_SIZE)) * BATCH_SIZE
+            batches = await closed_loop(http, 4, 40, batch_request(f"{run}-batch", BATCH_SIZE), progress=True)
+            batches *= BATCH_SIZE
             print("liveness under the worst allowed input ...", flush=True)
             worst = await liveness_under_worst_input(http, run)
     finally:
