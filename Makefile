@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BIN := .venv/bin
 
-.PHONY: help install browser kustomize manifests infra-up infra-down infra-status lint schemas test run simulate eval-intake bench clean
+.PHONY: help install browser kustomize vegeta manifests infra-up infra-down infra-status lint schemas test run simulate eval-intake bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ schemas: install  ## regenerate docs/events/ (JSON Schema + AsyncAPI) and docs/c
 kustomize:  ## build the pinned kustomize into .local/bin (first run only)
 	scripts/install_kustomize.sh
 
+vegeta:  ## build the pinned vegeta (HTTP load generator for make bench) into .local/bin (first run only)
+	scripts/install_vegeta.sh
+
 manifests: install kustomize  ## regenerate deploy/k8s/base, render dev and prod, validate and check policies
 	$(BIN)/python deploy/k8s/generate.py && $(BIN)/python deploy/k8s/policies.py
 
@@ -49,7 +52,7 @@ simulate: install  ## the demo tenant's day in virtual time under routing polici
 eval-intake: install  ## language accuracy and concern macro-F1 on tests/data/intake_eval.tsv
 	$(BIN)/python scripts/eval_intake.py
 
-bench: install infra-up  ## benchmarks against the real local servers; appends to BENCHMARKS.md
+bench: install infra-up vegeta  ## benchmarks against the real local servers; appends to BENCHMARKS.md
 	$(BIN)/python scripts/bench_store.py
 	$(BIN)/python scripts/bench_e2e.py
 	$(BIN)/python scripts/bench_intake.py

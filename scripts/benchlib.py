@@ -5,12 +5,15 @@ baseline of service latency."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
 import platform
 import socket
 import statistics
+import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -66,6 +69,60 @@ class SigningProducer(AIOKafkaProducer):  # type: ignore[misc]
             head = json.loads(value)
             headers = [*(headers or []), *self._signer.headers_for(head["type"], head["tenant"], value)]
         return await super().send(topic, value, key, partition, timestamp_ms, headers)
+
+
+VEGETA = ROOT / ".local" / "bin" / "vegeta"  # scripts/install_vegeta.sh
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    url: str
+    body: bytes | None = None
+
+
+async def vegeta(
+    requests: list[Request], headers: dict[str, str], *, rate: float, seconds: float, workers: int = 0
+) -> dict[str, Any]:
+    """Offers the requests, each once, in order, with vegeta: open loop at `rate` per second, or as
+    fast as `workers` clients go when `rate` is 0 (closed loop). Latency as the client sees it,
+    requests per second answered, and the count of each status code."""
+    lines = []
+    for request in requests:
+        target: dict[str, Any] = {
+            "method": request.method,
+            "url": request.url,
+            "header": {k: [v] for k, v in headers.items()},
+        }
+        if request.body is not None:
+            target["body"] = base64.b64encode(request.body).decode()
+        lines.append(json.dumps(target))
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl") as targets:
+        targets.write("\n".join(lines) + "\n")
+        targets.flush()
+        attack = [
+            str(VEGETA),
+            "attack",
+            "-format=json",
+            f"-targets={targets.name}",
+            f"-rate={rate:g}",
+            f"-duration={seconds:g}s",
+        ]
+        if workers:
+            attack += [f"-workers={workers}", f"-max-workers={workers}"]
+        results = (await asyncio.to_thread(subprocess.run, attack, capture_output=True, check=True)).stdout
+    report = await asyncio.to_thread(
+        subprocess.run, [str(VEGETA), "report", "-type=json"], input=results, capture_output=True, check=True
+    )
+    summary = json.loads(report.stdout)
+    return {
+        "requests": summary["requests"],
+        "rate": summary["rate"],
+        "throughput": summary["throughput"],
+        "p50_ms": summary["latencies"]["50th"] / 1e6,
+        "p99_ms": summary["latencies"]["99th"] / 1e6,
+        "codes": {str(code): count for code, count in summary["status_codes"].items()},
+    }
 
 
 @contextlib.asynccontextmanager
