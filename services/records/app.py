@@ -21,6 +21,7 @@ from frontline.plumbing.settings import Settings
 from services.records.api import purge_event, router
 from services.records.core.sealing import Signer
 from services.records.queries import Records
+from services.records.service import Recorder
 from services.records.settings import RecordsSettings, get_records_settings
 from services.records.store import RecordStore
 from services.records.worker import RecordsWorker
@@ -46,13 +47,13 @@ class Components:
         await self.store.ensure_indexes()
         signer = Signer(await self._signing_seed())
         self.records = Records(self.store, signer.public_key, audit_seconds=self.settings.audit_seconds)
+        recorder = Recorder(self.settings, store=self.store, signer=signer, clock=lambda: datetime.now(UTC))
         self.worker = RecordsWorker(
             self._settings,
-            self.settings,
+            max_batch=self.settings.max_batch,
+            recorder=recorder,
             store=self.store,
             door=runtime.door("records"),
-            signer=signer,
-            clock=lambda: datetime.now(UTC),
         )
         await self.worker.start()
         self._purging = asyncio.create_task(self._purge_every(), name="records-purge")
