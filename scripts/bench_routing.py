@@ -37,6 +37,7 @@ from benchlib import (
     open_loop,
     percentile,
     read_topic,
+    scratch_database,
     until_ready,
 )
 
@@ -125,6 +126,7 @@ async def service_latency(settings: Settings, *, rate: float, seconds: float, ag
     env = {
         **os.environ,
         "FRONTLINE_HTTP_PORT": str(port),
+        "FRONTLINE_MONGODB_DATABASE": settings.mongodb_database,
         "FRONTLINE_LOG_LEVEL": "WARNING",
         "FRONTLINE_KAFKA_GROUP_PREFIX": f"bench-{run}",
         "FRONTLINE_KAFKA_OFFSET_RESET": "latest",
@@ -260,11 +262,11 @@ async def main() -> None:
     large = bench_routing_core.run(
         agents=args.agents, skills=args.skills, queued=args.queued, operations=args.operations
     )
-    settings = Settings()
-    await ensure_topics(settings)
-    broker = await broker_latency(settings, rate=args.rate, seconds=args.seconds)
-    service = await service_latency(settings, rate=args.rate, seconds=args.seconds, agents=args.service_agents)
-    append_report(render(args, (small, large), service, broker))
+    async with scratch_database(uuid.uuid4().hex[:8]) as settings:
+        await ensure_topics(settings)
+        broker = await broker_latency(settings, rate=args.rate, seconds=args.seconds)
+        service = await service_latency(settings, rate=args.rate, seconds=args.seconds, agents=args.service_agents)
+        append_report(render(args, (small, large), service, broker))
 
 
 if __name__ == "__main__":

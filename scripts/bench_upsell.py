@@ -40,6 +40,7 @@ from benchlib import (
     open_loop,
     percentile,
     read_topic,
+    scratch_database,
     until_ready,
 )
 
@@ -194,6 +195,7 @@ async def service_latency(settings: Settings, *, offers: int, rate: float, secon
     env = {
         **os.environ,
         "FRONTLINE_HTTP_PORT": str(port),
+        "FRONTLINE_MONGODB_DATABASE": settings.mongodb_database,
         "FRONTLINE_LOG_LEVEL": "WARNING",
         "FRONTLINE_KAFKA_GROUP_PREFIX": f"bench-{run}",
         "FRONTLINE_KAFKA_OFFSET_RESET": "latest",
@@ -359,11 +361,11 @@ async def main() -> None:
     ):
         print(f"upsell engine: {name} ({offers} offers) ...", flush=True)
         runs[name] = engine(offers, args.decisions, all_open=all_open)
-    settings = Settings()
-    await ensure_topics(settings)
-    broker = await broker_latency(settings, rate=args.rate * 2, seconds=args.seconds)
-    service = await service_latency(settings, offers=args.offers, rate=args.rate, seconds=args.seconds)
-    append_report(render(args, runs, service, broker))
+    async with scratch_database(uuid.uuid4().hex[:8]) as settings:
+        await ensure_topics(settings)
+        broker = await broker_latency(settings, rate=args.rate * 2, seconds=args.seconds)
+        service = await service_latency(settings, offers=args.offers, rate=args.rate, seconds=args.seconds)
+        append_report(render(args, runs, service, broker))
 
 
 if __name__ == "__main__":
