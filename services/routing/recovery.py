@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -131,25 +132,45 @@ def first_fact_to_replay(snapshots: dict[str, SnapshotRecord]) -> int:
     return min((record.facts_offset + 1 for record in snapshots.values()), default=0)
 
 
+class Skipped:
+    """Messages on the facts topic that are no facts of routing's, counted and reported in one line per
+    pass: a topic holding many of another writer's messages must not cost a log line each."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._first: dict[str, int] = {}
+
+    def add(self, why: str, offset: int) -> None:
+        self.counts[why] += 1
+        self._first.setdefault(why, offset)
+
+    def report(self, **context: object) -> None:
+        if self.counts:
+            log.error("routing facts skipped", skipped=dict(self.counts), first_offsets=self._first, **context)
+            self.counts.clear()
+            self._first.clear()
+
+
 def apply_fact(
     pools: dict[str, P],
     snapshots: dict[str, SnapshotRecord],
     record: RawMessage,
     make: Callable[[str], P],
     keys: EventKeys,
+    skipped: Skipped,
 ) -> Event | None:
     """Evolve the fact's pool, unless its snapshot already includes it; the fact, if applied."""
     offset = record.offset
     try:
         event = parse_event(record.value or b"")
     except ContractViolation as violation:
-        log.error("unreadable routing fact skipped", offset=offset, reason=violation.reason)
+        skipped.add(f"unreadable: {violation.reason}", offset)
         return None
     refused = keys.refusal(event, record.value or b"", record.headers or (), record.topic)
     if refused is not None or event.source != SOURCE:
         # routing's facts are its memory: one it did not write (a forger, a stray producer, a test's
         # stand-in written in routing's name for another reader) is no fact
-        log.error("routing fact not written by routing skipped", offset=offset, type=event.type, reason=refused)
+        skipped.add(f"not written by routing: {refused or f'source {event.source}'}", offset)
         return None
     snapshot = snapshots.get(event.tenant)
     if snapshot is not None and offset <= snapshot.facts_offset:
@@ -172,10 +193,12 @@ async def rebuild(settings: Settings, partition: int, make: Callable[[str], P]) 
         reader.seek(tp, first_fact_to_replay(snapshots))
         end = (await reader.end_offsets([tp]))[tp]
         replayed = 0
+        skipped = Skipped()
         while await reader.position(tp) < end:
             for record in (await reader.getmany(tp, timeout_ms=500, max_records=5_000)).get(tp, []):
-                apply_fact(pools, snapshots, record, make, keys)
+                apply_fact(pools, snapshots, record, make, keys, skipped)
                 replayed += 1
+        skipped.report(partition=partition)
     finally:
         await reader.stop()
     log.info("routing pools rebuilt", partition=partition, snapshots=len(snapshots), facts_replayed=replayed)

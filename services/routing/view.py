@@ -18,6 +18,7 @@ from frontline.plumbing.settings import Settings
 from services.routing.core.state import PoolState
 from services.routing.recovery import (
     FACTS,
+    Skipped,
     SnapshotRecord,
     apply_fact,
     committed_reader,
@@ -45,6 +46,7 @@ class RoutingView:
         self.task: asyncio.Task[None] | None = None
         self._catching_up: dict[TopicPartition, int] = {}
         self._snapshots: dict[str, SnapshotRecord] = {}
+        self._skipped = Skipped()
         self.caught_up = asyncio.Event()
 
     def pool(self, tenant: str) -> PoolState:
@@ -91,6 +93,7 @@ class RoutingView:
             for records in batches.values():
                 for record in records:
                     self._apply(record)
+            self._skipped.report(reader="routing view")
             if self._catching_up:
                 for tp, end in list(self._catching_up.items()):
                     if await reader.position(tp) >= end:
@@ -100,7 +103,7 @@ class RoutingView:
                     log.info("routing view caught up", pools=len(self.pools))
 
     def _apply(self, record: RawMessage) -> None:
-        fact = apply_fact(self.pools, self._snapshots, record, PoolState, self._keys)
+        fact = apply_fact(self.pools, self._snapshots, record, PoolState, self._keys, self._skipped)
         if isinstance(fact, RoutingDecision):
             self._remember(fact.tenant, fact.data)
 

@@ -18,6 +18,7 @@ from services.routing.core.state import PoolState
 from services.routing.recovery import (
     SNAPSHOT_PIECE_BYTES,
     Pieces,
+    Skipped,
     SnapshotRecord,
     apply_fact,
     snapshot_messages,
@@ -46,11 +47,14 @@ def fact(source: str, key: EventKey | None) -> Record:
     return Record(value, KeySigner(key).headers(event, value) if key else [])
 
 
-def test_a_fact_routing_did_not_write_is_skipped_on_replay() -> None:
+def test_a_fact_routing_did_not_write_is_skipped_on_replay_and_counted() -> None:
     pools: dict[str, PoolState] = {}
-    for forged in (fact("routing", None), fact("routing", INTAKE), fact("desk", ROUTING)):
-        assert apply_fact(pools, {}, forged, PoolState, KEYS) is None
+    skipped = Skipped()
+    for forged in (fact("routing", None), fact("routing", INTAKE), fact("desk", ROUTING), fact("desk", ROUTING)):
+        assert apply_fact(pools, {}, forged, PoolState, KEYS, skipped) is None
     assert pools == {}
+    assert sum(skipped.counts.values()) == 4
+    assert skipped.counts["not written by routing: source desk"] == 2
 
 
 def test_a_fact_routing_wrote_is_applied() -> None:
@@ -62,7 +66,8 @@ def test_a_fact_routing_wrote_is_applied() -> None:
         occurred_at=NOW,
     )
     value = event.to_json()
-    assert apply_fact(pools, {}, Record(value, KeySigner(ROUTING).headers(event, value)), PoolState, KEYS) is not None
+    signed = Record(value, KeySigner(ROUTING).headers(event, value))
+    assert apply_fact(pools, {}, signed, PoolState, KEYS, Skipped()) is not None
     assert "vip" in pools["acme"].policies
 
 
