@@ -174,17 +174,7 @@ class RecordStore:
         return {wanted[ident]: bytes(doc["h"]) for ident, doc in (await self.by_ids(self.tiles, wanted)).items()}
 
     async def add_tiles(self, tenant: str, tiles: dict[Tile, bytes]) -> None:
-        docs = [
-            {
-                "_id": tile_id(tenant, tile),
-                "t": tenant,
-                "tier": tile.tier,
-                "k": tile.index,
-                "w": tile.width,
-                "h": hashes,
-            }
-            for tile, hashes in tiles.items()
-        ]
+        docs = [{"_id": tile_id(tenant, tile), "t": tenant, "h": hashes} for tile, hashes in tiles.items()]
         await self.write_once(self.tiles, docs)
 
     async def write_once(self, collection: Collection, docs: list[Document]) -> None:
