@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BIN := .venv/bin
 
-.PHONY: help install browser kustomize vegeta manifests infra-up infra-down infra-status lint schemas test run simulate eval-intake bench clean
+.PHONY: help install browser kustomize vegeta manifests manifests-next infra-up infra-down infra-status lint schemas test run simulate eval-intake bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ vegeta:  ## build the pinned vegeta (HTTP load generator for make bench) into .l
 
 manifests: install kustomize  ## regenerate deploy/k8s/base, render dev and prod, validate and check policies
 	$(BIN)/python deploy/k8s/generate.py && $(BIN)/python deploy/k8s/policies.py
+
+manifests-next: install kustomize  ## render and check the manifests for the upgrade prepared in deploy/versions.toml [next]
+	$(BIN)/python deploy/k8s/policies.py --next
 
 browser:  ## Debian's Chromium for the wallboard's browser test (first run only)
 	scripts/install_browser.sh

@@ -45,7 +45,7 @@ from frontline.plumbing.settings import Settings
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run_suite
 from bench_intake import TEXTS
-from benchlib import append_report, broker_round_trip, machine, scratch_database
+from benchlib import KAFKA, append_report, broker_round_trip, machine, scratch_database
 
 SKILLS = ("billing", "tech_support", "orders", "returns", "account", "sales", "complaints", "retention", "general")
 FACTS = Topic.ROUTING_EVENTS.value
@@ -272,7 +272,7 @@ def render(args: argparse.Namespace, f: dict[str, Any]) -> str:
 ## end to end — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
 
 Command: `{command}` (in `make bench`)
-Machine: {machine()}; all four services as processes, local Kafka 3.9.2 and FerretDB 1.24 (SQLite), the bench's
+Machine: {machine()}; all four services as processes, local {KAFKA} and FerretDB 1.24 (SQLite), the bench's
 producer and agent simulator, all on these 2 cores. {args.agents} agents (chat 3, e-mail 5 at once), one tenant;
 customers: a third as many as contacts (most come back). Drained: every group's committed offsets
 unchanged for 5 s (left to read then: {f["lags"]}; routing's facts end in transaction markers).

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer
 from benchlib import (
+    KAFKA,
     ROOT,
     Request,
     SigningProducer,
@@ -361,7 +362,7 @@ def render(
 ## intake — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
 
 Command: `make bench` (`{command}`)
-Machine: {machine()}; local Kafka 3.9.2 and FerretDB 1.24 (SQLite) on the same machine.
+Machine: {machine()}; local {KAFKA} and FerretDB 1.24 (SQLite) on the same machine.
 Customers: 2,000 distinct e-mail addresses per run, so most contacts come from a returning customer.
 
 | measure | intake | baseline (same run) | ratio |

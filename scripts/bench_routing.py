@@ -27,6 +27,7 @@ from typing import Any
 import bench_routing_core
 from aiokafka import AIOKafkaProducer
 from benchlib import (
+    KAFKA,
     ROOT,
     Latencies,
     SigningProducer,
@@ -235,7 +236,7 @@ def render(args: argparse.Namespace, core: tuple[Any, Any], service: dict[str, f
 ## routing — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
 
 Command: `make bench` (`{command}`)
-Machine: {machine()}; local Kafka 3.9.2 on the same machine.
+Machine: {machine()}; local {KAFKA} on the same machine.
 A decision is one `routing.decision` (an offer, or a contact explained and left waiting), with its facts.
 
 | measure | routing | baseline (same run) | ratio |

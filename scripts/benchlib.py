@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+import tomllib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from frontline.plumbing.settings import Settings
 from frontline.plumbing.signing import WriterSigner
 
 ROOT = Path(__file__).resolve().parents[1]
+KAFKA = f"Kafka {tomllib.loads((ROOT / 'deploy' / 'versions.toml').read_text())['kafka']['version']}"
 
 
 def machine() -> str:

@@ -2,16 +2,19 @@
 
     python deploy/k8s/generate.py           # write base/ and services/<name>/Dockerfile
     python deploy/k8s/generate.py --check   # fail if they differ from what would be written (make lint)
+    python deploy/k8s/generate.py --next --out DIR   # base/ for the upgrade prepared in versions.toml
 
 One source of truth: a service's port is its DEFAULT_PORT, its topics are the registry's, its
 Kafka ACLs are what it reads and writes here (tests check them against the code), its settings
-are the services' settings classes (tests check every variable name).
+are the services' settings classes (tests check every variable name), its operator, Kafka and MongoDB
+versions are `deploy/versions.toml`'s.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from frontline.contracts.topics import TOPICS, Topic, dlq_topic  # noqa: E402
 from frontline.plumbing.kafka import topic_config  # noqa: E402
 
 BASE = Path(__file__).resolve().parent / "base"
+VERSIONS = ROOT / "deploy" / "versions.toml"
 NAMESPACE = "frontline"
 PART_OF = "frontline"
 VERSION = "0.1.0"
@@ -411,7 +415,17 @@ def kafka_topics() -> list[dict[str, Any]]:
     return out
 
 
-def kafka_cluster() -> list[dict[str, Any]]:
+def pins(path: Path = VERSIONS, *, prepared: bool = False) -> dict[str, Any]:
+    """The pinned versions; with `prepared`, the upgrade in their `[next]` table laid over them."""
+    pinned: dict[str, Any] = tomllib.loads(path.read_text())
+    upgrade = pinned.pop("next", {})
+    if prepared:
+        for part, values in upgrade.items():
+            pinned[part] = {**pinned.get(part, {}), **values}
+    return pinned
+
+
+def kafka_cluster(pinned: dict[str, Any]) -> list[dict[str, Any]]:
     """KRaft brokers and controllers in one node pool; clients on a TLS listener with SCRAM-SHA-512
     and simple (ACL) authorization; the entity operator manages the topics and users below."""
     cluster_labels = {"strimzi.io/cluster": KAFKA_CLUSTER, "app.kubernetes.io/part-of": PART_OF}
@@ -443,7 +457,8 @@ def kafka_cluster() -> list[dict[str, Any]]:
             "metadata": {"name": KAFKA_CLUSTER, "labels": {"app.kubernetes.io/part-of": PART_OF}},
             "spec": {
                 "kafka": {
-                    "version": "4.1.0",
+                    "version": pinned["kafka"]["version"],
+                    "metadataVersion": pinned["kafka"]["metadata_version"],
                     "listeners": [
                         {
                             "name": "tls",
@@ -524,7 +539,7 @@ def _acl(kind: str, name: str, operations: list[str], *, prefix: bool = False) -
     return {"resource": resource, "operations": operations, "host": "*"}
 
 
-def mongodb() -> list[dict[str, Any]]:
+def mongodb(pinned: dict[str, Any]) -> list[dict[str, Any]]:
     """A replica set through MongoDB Controllers for Kubernetes (mongodb/mongodb-kubernetes)."""
     return [
         {
@@ -534,7 +549,7 @@ def mongodb() -> list[dict[str, Any]]:
             "spec": {
                 "members": 3,
                 "type": "ReplicaSet",
-                "version": "8.0.12",
+                "version": pinned["mongodb"]["version"],
                 "security": {"authentication": {"modes": ["SCRAM"]}},
                 "users": [
                     {
@@ -598,13 +613,13 @@ def dockerfiles() -> dict[Path, str]:
     return {ROOT / "services" / s.name / "Dockerfile": DOCKERFILE.format(name=s.name, port=s.port) for s in SERVICES}
 
 
-def files() -> dict[str, str]:
+def files(pinned: dict[str, Any]) -> dict[str, str]:
     out = {
         "shared.yaml": _dump(shared_documents()),
-        "kafka-cluster.yaml": _dump(kafka_cluster()),
+        "kafka-cluster.yaml": _dump(kafka_cluster(pinned)),
         "kafka-topics.yaml": _dump(kafka_topics()),
         "kafka-users.yaml": _dump(kafka_users()),
-        "mongodb.yaml": _dump(mongodb()),
+        "mongodb.yaml": _dump(mongodb(pinned)),
         **{f"{spec.name}.yaml": _dump(service_documents(spec)) for spec in SERVICES},
     }
     kustomization = {
@@ -624,9 +639,16 @@ def _dump(documents: list[dict[str, Any]]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if base/ is not what would be written")
+    parser.add_argument("--next", action="store_true", help="with the upgrade prepared in versions.toml's [next]")
+    parser.add_argument("--out", type=Path, help="write the base manifests there only (no Dockerfiles)")
     args = parser.parse_args()
-    wanted = files()
+    wanted = files(pins(prepared=args.next))
     images = dockerfiles()
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, text in wanted.items():
+            (args.out / name).write_text(text)
+        return 0
     if args.check:
         stale = sorted(
             name for name, text in wanted.items() if not (BASE / name).exists() or (BASE / name).read_text() != text

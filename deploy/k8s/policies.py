@@ -1,19 +1,27 @@
 """What an operator may rely on in every rendered overlay, checked offline:
 
     python deploy/k8s/policies.py            # render dev and prod, validate, check, print counts
+    python deploy/k8s/policies.py --next     # the same for the upgrade prepared in deploy/versions.toml
 
 - every object against the Kubernetes OpenAPI schemas (kubernetes-validate, offline), custom
   resources against the API versions their operators serve;
-- the policies below, each a function from the rendered objects to a list of violations.
+- the policies below, each a function from the rendered objects to a list of violations; one of
+  them holds the Kafka resource to a version the pinned Strimzi supports (`deploy/versions.toml`);
+- with `--next`, the manifests rendered for the upgrade prepared there, and the upgrade's order
+  (the operator first: the new Strimzi must support the Kafka the cluster still runs).
 `tests/deploy/test_manifests.py` runs all of it in `make test`, and breaks a manifest once per
 policy to show the policy catches it.
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -30,6 +38,10 @@ from frontline.contracts.topics import TOPICS, dlq_topic  # noqa: E402
 from frontline.plumbing.kafka import topic_config  # noqa: E402
 
 K8S = Path(__file__).resolve().parent
+sys.path.insert(0, str(K8S))
+
+from generate import VERSIONS, files, pins  # noqa: E402
+
 KUSTOMIZE = ROOT / ".local" / "bin" / "kustomize"
 KUBERNETES_VERSION = "1.33.0"  # the oldest version the manifests are for (matchLabelKeys, sleep preStop)
 SERVICES = ("intake", "routing", "upsell", "records")
@@ -42,13 +54,14 @@ NAMED_NOT_USED = {("records", "CONTACTS_INBOUND")}  # records keeps intake's red
 RECOMMENDED = ("app.kubernetes.io/name", "app.kubernetes.io/part-of", "app.kubernetes.io/component")
 Objects = list[dict[str, Any]]
 Policy = Callable[[Objects], list[str]]
+Pins = dict[str, Any]
 
 
-def render(overlay: str) -> Objects:
+def render(overlay: str, k8s: Path = K8S) -> Objects:
     if not KUSTOMIZE.exists():
         raise FileNotFoundError(f"{KUSTOMIZE} is missing: `make kustomize` installs it")
     built = subprocess.run(
-        [str(KUSTOMIZE), "build", str(K8S / "overlays" / overlay)], capture_output=True, text=True, check=True
+        [str(KUSTOMIZE), "build", str(k8s / "overlays" / overlay)], capture_output=True, text=True, check=True
     )
     return [doc for doc in yaml.safe_load_all(built.stdout) if doc]
 
@@ -277,6 +290,60 @@ def _config(objects: Objects) -> dict[str, str]:
     return found[0].get("data", {}) if found else {}
 
 
+def versions(objects: Objects, pinned: Pins | None = None) -> list[str]:
+    """The Kafka resource asks for the pinned Kafka, which the pinned Strimzi supports, at the metadata
+    version Strimzi gives it; MongoDB is the pinned version."""
+    pinned = pinned or pins()
+    strimzi, kafka = pinned["strimzi"], pinned["kafka"]
+    supported: dict[str, str] = strimzi["kafka"]
+    out = []
+    for cluster in _of(objects, "Kafka"):
+        name, spec = cluster["metadata"]["name"], cluster["spec"]["kafka"]
+        version = spec.get("version")
+        if version not in supported:
+            out.append(
+                f"{name}: Kafka {version} is not supported by Strimzi {strimzi['version']}"
+                f" (it supports {', '.join(supported)})"
+            )
+        elif spec.get("metadataVersion") != supported[version]:
+            wrong = spec.get("metadataVersion")
+            out.append(f"{name}: Kafka {version} runs metadataVersion {supported[version]}, not {wrong}")
+        if version != kafka["version"]:
+            out.append(f"{name}: Kafka {version} is not the pinned {kafka['version']} the local broker is tested on")
+    for database in _of(objects, "MongoDBCommunity"):
+        version = database["spec"].get("version")
+        if version != pinned["mongodb"]["version"]:
+            out.append(f"{database['metadata']['name']}: MongoDB {version} is not the pinned one")
+    return out
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def upgrade_order(current: Pins, prepared: Pins) -> list[str]:
+    """Operators move first, then the Kafka they run: the prepared Strimzi must still support the
+    Kafka the cluster runs until then, and no version may move backwards (metadata cannot)."""
+    out = []
+    running, strimzi = current["kafka"]["version"], prepared["strimzi"]
+    if running not in strimzi["kafka"]:
+        out.append(
+            f"Strimzi {strimzi['version']} does not support Kafka {running}, which the cluster runs until it is"
+            " upgraded: move Kafka to a version both Strimzi releases support first"
+        )
+    for part, key in (
+        ("strimzi", "version"),
+        ("kafka", "version"),
+        ("kafka", "metadata_version"),
+        ("mongodb_operator", "version"),
+        ("mongodb", "version"),
+    ):
+        before, after = current[part][key], prepared[part][key]
+        if _release(after) < _release(before):
+            out.append(f"{part} {key} goes back from {before} to {after}")
+    return out
+
+
 def high_availability(objects: Objects) -> list[str]:
     """Production only: at least two replicas, spread over zones or nodes, autoscaling from two."""
     out = []
@@ -302,20 +369,54 @@ POLICIES: dict[str, Policy] = {
     "acls": acls,
     "writers": writers,
     "settings and ports": settings_names,
+    "versions": versions,
 }
 PRODUCTION: dict[str, Policy] = {"high availability": high_availability}
 
 
-def check(overlay: str, objects: Objects) -> list[str]:
-    policies = {**POLICIES, **(PRODUCTION if overlay == "prod" else {})}
+def check(overlay: str, objects: Objects, pinned: Pins | None = None) -> list[str]:
+    policies: dict[str, Policy] = {**POLICIES, "versions": functools.partial(versions, pinned=pinned)}
+    policies |= PRODUCTION if overlay == "prod" else {}
     return schema_errors(objects) + [f"[{name}] {v}" for name, policy in policies.items() for v in policy(objects)]
 
 
+def render_prepared(prepared: Pins, into: Path) -> Path:
+    """A copy of the overlays over a base generated with the prepared versions."""
+    shutil.copytree(K8S / "overlays", into / "overlays")
+    (into / "base").mkdir()
+    for name, text in files(prepared).items():
+        (into / "base" / name).write_text(text)
+    return into
+
+
 def main() -> int:
-    failed = False
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--next", action="store_true", help="check the upgrade prepared in the versions' [next]")
+    parser.add_argument("--versions", type=Path, default=VERSIONS, help="the versions file (deploy/versions.toml)")
+    args = parser.parse_args()
+    current = pins(args.versions)
+    pinned = pins(args.versions, prepared=args.next)
+    order: list[str] = []
+    if args.next:
+        if pinned == current:
+            print(f"no upgrade prepared: {args.versions.name} has no [next] (see docs/operations.md)")
+            return 0
+        print(
+            f"upgrade prepared: Strimzi {pinned['strimzi']['version']}, Kafka {pinned['kafka']['version']},"
+            f" MongoDB operator {pinned['mongodb_operator']['version']}, MongoDB {pinned['mongodb']['version']}"
+        )
+        order = upgrade_order(current, pinned)
+        for problem in order:
+            print(f"  - [upgrade order] {problem}")
+    with tempfile.TemporaryDirectory() as scratch:
+        k8s = render_prepared(pinned, Path(scratch)) if args.next else K8S
+        return _report(k8s, pinned, failed=bool(order))
+
+
+def _report(k8s: Path, pinned: Pins, *, failed: bool) -> int:
     for overlay in ("dev", "prod"):
-        objects = render(overlay)
-        problems = check(overlay, objects)
+        objects = render(overlay, k8s)
+        problems = check(overlay, objects, pinned)
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(counts(objects).items()))
         print(f"{overlay}: {len(objects)} objects ({kinds})")
         policies = len(POLICIES) + (len(PRODUCTION) if overlay == "prod" else 0)

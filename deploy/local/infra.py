@@ -1,4 +1,5 @@
-"""Local real servers for development and tests: Apache Kafka 3.9 (KRaft) and FerretDB 1.24.
+"""Local real servers for development and tests: Apache Kafka (KRaft) at the version production
+runs (`deploy/versions.toml`) and FerretDB 1.24.
 
     python deploy/local/infra.py up|down|status
 
@@ -19,6 +20,7 @@ import struct
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +29,7 @@ LOCAL = Path(os.environ.get("FRONTLINE_LOCAL_DIR", ROOT / ".local")).resolve()
 LOGS = LOCAL / "logs"
 RUN = LOCAL / "run"
 HERE = Path(__file__).resolve().parent
-KAFKA_VERSION = "3.9.2"
+KAFKA_VERSION = tomllib.loads((ROOT / "deploy" / "versions.toml").read_text())["kafka"]["version"]
 FERRETDB_VERSION = "1.24.0"
 
 
@@ -217,7 +219,8 @@ def install_kafka() -> None:
     mvn = require_tool("mvn", "Maven fetches the Kafka jars from Maven Central", KAFKA)
     if KAFKA_LIBS.exists():
         shutil.rmtree(KAFKA_LIBS)
-    run_step([mvn, "-q", "-B", "dependency:copy-dependencies"], HERE / "kafka", f"kafka-{KAFKA_VERSION}")
+    fetch = [mvn, "-q", "-B", f"-Dkafka.version={KAFKA_VERSION}", "dependency:copy-dependencies"]
+    run_step(fetch, HERE / "kafka", f"kafka-{KAFKA_VERSION}")
     stamp.touch()
 
 
@@ -233,7 +236,7 @@ def start_kafka() -> int:
         .replace("@DATA@", str(data))
     )
     classpath = f"{KAFKA_LIBS}/*"
-    logging = [f"-Dlog4j.configuration=file:{HERE / 'kafka' / 'log4j.properties'}", f"-Dkafka.logs.dir={LOGS}"]
+    logging = [f"-Dlog4j2.configurationFile={HERE / 'kafka' / 'log4j2.properties'}", f"-Dkafka.logs.dir={LOGS}"]
     if not (data / "meta.properties").exists():
         cluster_id = (
             subprocess.run(

@@ -5,6 +5,7 @@ import copy
 import importlib.util
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,10 @@ def _integrations_write_facts(objects):
     user["spec"]["authorization"]["acls"].append(acl | {"operations": ["Write"], "host": "*"})
 
 
+def _kafka(objects):
+    return next(o for o in objects if o["kind"] == "Kafka")["spec"]["kafka"]
+
+
 BREAKAGES: list[tuple[str, str, Callable[[list[dict[str, Any]]], None], str]] = [
     ("probes", "dev", lambda o: _container(o).pop("readinessProbe"), "frontline-routing/routing: readinessProbe"),
     (
@@ -150,6 +155,19 @@ BREAKAGES: list[tuple[str, str, Callable[[list[dict[str, Any]]], None], str]] = 
         "containerPort must be 8002",
     ),
     (
+        "versions",
+        "dev",
+        lambda o: _kafka(o).update(version="4.1.0"),
+        "Kafka 4.1.0 is not supported by Strimzi 1.2.0 (it supports 4.2.0, 4.3.0, 4.3.1)",
+    ),
+    ("versions", "prod", lambda o: _kafka(o).update(metadataVersion="4.2-IV1"), "runs metadataVersion 4.3-IV0"),
+    (
+        "versions",
+        "prod",
+        lambda o: next(d for d in o if d["kind"] == "MongoDBCommunity")["spec"].update(version="7.0.2"),
+        "MongoDB 7.0.2 is not the pinned one",
+    ),
+    (
         "high availability",
         "prod",
         lambda o: _deployment(o)["spec"].update(replicas=1),
@@ -188,3 +206,45 @@ def test_the_schemas_catch_a_malformed_object_and_a_retired_api_version(rendered
     assert any("Deployment/frontline-routing" in e and "'three' is not of type 'integer'" in e for e in errors), errors
     assert any("Deployment/frontline-intake" in e and "pth" in e for e in errors), errors
     assert any("v1beta2 is not served" in e for e in errors), errors
+
+
+def _prepared(tmp_path: Path, upgrade: str) -> subprocess.CompletedProcess[str]:
+    versions = tmp_path / "versions.toml"
+    versions.write_text((ROOT / "deploy" / "versions.toml").read_text() + upgrade)
+    command = [sys.executable, "deploy/k8s/policies.py", "--next", "--versions", str(versions)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+
+
+def test_an_upgrade_prepared_in_the_versions_renders_and_is_checked_in_order(tmp_path):
+    unprepared = subprocess.run(
+        [sys.executable, "deploy/k8s/policies.py", "--next"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert unprepared.returncode == 0
+    assert "no upgrade prepared" in unprepared.stdout, unprepared.stdout
+    operator_first = _prepared(
+        tmp_path, '\n[next.strimzi]\nversion = "1.3.0"\nkafka = { "4.3.1" = "4.3-IV0", "4.4.0" = "4.4-IV0" }\n'
+    )
+    assert operator_first.returncode == 0, operator_first.stdout + operator_first.stderr
+    assert "upgrade prepared: Strimzi 1.3.0, Kafka 4.3.1" in operator_first.stdout
+    stranded = _prepared(
+        tmp_path,
+        '\n[next.strimzi]\nversion = "1.3.0"\nkafka = { "4.4.0" = "4.4-IV0" }\n'
+        '\n[next.kafka]\nversion = "4.4.0"\nmetadata_version = "4.4-IV0"\n',
+    )
+    assert stranded.returncode == 1
+    assert "Strimzi 1.3.0 does not support Kafka 4.3.1, which the cluster runs" in stranded.stdout, stranded.stdout
+    unsupported = _prepared(tmp_path, '\n[next.kafka]\nversion = "4.4.0"\nmetadata_version = "4.4-IV0"\n')
+    assert unsupported.returncode == 1
+    assert "Kafka 4.4.0 is not supported by Strimzi 1.2.0" in unsupported.stdout, unsupported.stdout
+
+
+def test_the_install_lines_quote_the_pinned_operators():
+    pinned = tomllib.loads((ROOT / "deploy" / "versions.toml").read_text())
+    strimzi = f"helm install strimzi {pinned['strimzi']['chart']} --version {pinned['strimzi']['version']}"
+    operator = pinned["mongodb_operator"]
+    mongodb = f"{operator['chart']} --version {operator['version']}"
+    for doc in ("README.md", "deploy/README.md", "docs/operations.md"):
+        text = (ROOT / doc).read_text()
+        assert strimzi in text, f"{doc} does not install Strimzi as pinned: {strimzi}"
+        assert mongodb in text, f"{doc} does not install the MongoDB operator as pinned: {mongodb}"
+        assert "helm install strimzi" not in text.replace(strimzi, ""), f"{doc} has an unpinned Strimzi install"
