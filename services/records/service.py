@@ -36,6 +36,7 @@ from services.records.store import (
     day_id,
     hour_id,
     record_id,
+    versioned,
 )
 
 log = get_logger(__name__)
@@ -233,7 +234,7 @@ class Recorder:
         number) costs little where the document is new, and only documents that exist are looked up
         (a lookup costs ten inserts). A placeholder the batch leaves as is reads as missing."""
         missing = [i for i in ids if not self._cache.get(f"{name}/{i}")[0]]
-        placeholders = [{"_id": i, "v": None, "p": None, "b": batch.number} for i in missing]
+        placeholders = [versioned(i, None, None, batch.number) for i in missing]
         existing = [missing[i] for i in await insert_new(self._collection(name), placeholders)]
         found = await self._store.by_ids(self._collection(name), existing)
         for ident in missing:
@@ -260,7 +261,7 @@ class Recorder:
         docs = []
         for (collection, ident), value in batch.values.items():
             if collection == name:
-                docs.append({"_id": ident, "v": value, "p": batch.before.get((collection, ident)), "b": batch.number})
+                docs.append(versioned(ident, value, batch.before.get((collection, ident)), batch.number))
         return docs
 
     async def _fold_kpis(self, batch: Batch, deltas: list[Delta]) -> None:
