@@ -52,8 +52,9 @@ run: install infra-up  ## the demo contact center on this machine: services, wal
 simulate: install  ## the demo tenant's day in virtual time under routing policies, e.g. POLICY="skills fifo strict"
 	$(BIN)/python -m simulation.day $(or $(POLICY),skills fifo) $(SIMULATE_ARGS)
 
-eval-intake: install  ## language accuracy and concern macro-F1 on tests/data/intake_eval.tsv
-	$(BIN)/python scripts/eval_intake.py
+BANKING77 ?= ../shared/data/banking77
+eval-intake: install  ## concern macro-F1 of the keyword taxonomy; with BANKING77=DIR (its train.csv) the learning model's, into BENCHMARKS.md
+	$(BIN)/python scripts/eval_intake.py $(if $(wildcard $(BANKING77)/train.csv),--banking77 $(BANKING77))
 
 bench: install infra-up vegeta  ## benchmarks against the real local servers; appends to BENCHMARKS.md
 	$(BIN)/python scripts/bench_store.py

@@ -1,0 +1,156 @@
+"""The intent model learns what it is shown, in any language, and is measured on what it was not."""
+
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.intake.core.learning import (
+    Labelled,
+    TooFewExamples,
+    cross_predict,
+    evaluate,
+    hold_back,
+    per_label,
+    score,
+    train,
+)
+
+CARDS = [
+    "my card has not arrived yet",
+    "still waiting for the new card to be delivered",
+    "when will my card arrive",
+    "the card you sent never came",
+    "how long does card delivery take",
+    "no card in the post after two weeks",
+]
+REFUNDS = [
+    "I want my money back for this purchase",
+    "please refund the payment",
+    "the refund is not showing in my account",
+    "how do I get a refund for a cancelled order",
+    "refund my last transaction",
+    "money back for the item I returned",
+]
+PASSCODES = [
+    "I forgot my passcode",
+    "cannot log in, passcode lost",
+    "reset my passcode please",
+    "locked out of the app after a wrong passcode",
+    "what do I do if I forget the passcode",
+    "new passcode needed to sign in",
+]
+FINNISH = [
+    Labelled("kortti ei ole vielä saapunut", "card_arrival"),
+    Labelled("milloin korttini saapuu postissa", "card_arrival"),
+    Labelled("uusi kortti ei tullut perille", "card_arrival"),
+    Labelled("haluan rahani takaisin ostoksesta", "refund"),
+    Labelled("palauttakaa maksu tililleni", "refund"),
+    Labelled("hyvitys ei näy tilillä", "refund"),
+]
+JAPANESE = [  # no spaces between words: only character runs carry the meaning
+    Labelled("カードがまだ届きません", "card_arrival"),
+    Labelled("新しいカードはいつ届きますか", "card_arrival"),
+    Labelled("カードが届かない", "card_arrival"),
+    Labelled("返金してください", "refund"),
+    Labelled("返金がまだ口座に反映されていません", "refund"),
+    Labelled("注文の返金をお願いします", "refund"),
+]
+
+
+def examples() -> list[Labelled]:
+    return [
+        *(Labelled(text, "card_arrival") for text in CARDS),
+        *(Labelled(text, "refund") for text in REFUNDS),
+        *(Labelled(text, "passcode_forgotten") for text in PASSCODES),
+    ]
+
+
+def test_a_model_names_the_intent_of_a_message_it_never_saw_with_ranked_alternatives() -> None:
+    model = train(examples())
+    prediction = model.predict("the card has still not been delivered to me")
+    assert prediction.label == "card_arrival"
+    assert [label for label, _ in prediction.alternatives] == sorted(
+        {"refund", "passcode_forgotten"}, key=lambda label: -dict(prediction.alternatives)[label]
+    )
+    assert 0 < prediction.alternatives[-1][1] <= prediction.alternatives[0][1] <= prediction.confidence <= 1
+    assert prediction.confidence + sum(p for _, p in prediction.alternatives) == pytest.approx(1, abs=1e-3)
+    assert model.predict("I lost my passcode and cannot sign in").label == "passcode_forgotten"
+
+
+@pytest.mark.parametrize(
+    ("language", "examples", "message", "intent"),
+    [
+        ("fi", FINNISH, "korttini ei ole saapunut", "card_arrival"),
+        ("fi", FINNISH, "haluan hyvityksen maksusta", "refund"),
+        ("ja", JAPANESE, "カードがまだ来ません", "card_arrival"),
+        ("ja", JAPANESE, "返金はいつですか", "refund"),
+    ],
+)
+def test_any_language_learns_from_its_own_examples(
+    language: str, examples: list[Labelled], message: str, intent: str
+) -> None:
+    assert train(examples).predict(message).label == intent, language
+
+
+def test_training_is_repeatable() -> None:
+    texts = ["card not here", "refund please", "passcode gone", "some unrelated words"]
+    first, second = train(examples()), train(examples())
+    assert first.predict_many(texts) == second.predict_many(texts)
+
+
+def test_one_label_is_not_enough_to_learn() -> None:
+    with pytest.raises(TooFewExamples, match="at least two labels"):
+        train([Labelled(text, "card_arrival") for text in CARDS])
+
+
+def test_the_held_back_slice_keeps_each_labels_share_and_trains_on_labels_too_rare_to_check() -> None:
+    rare = Labelled("close my account", "terminate_account")
+    training, held = hold_back([*examples(), rare], share=1 / 3)
+    assert Counter(e.label for e in held) == {"card_arrival": 2, "refund": 2, "passcode_forgotten": 2}
+    assert rare in training
+    assert set(training) | set(held) == {*examples(), rare}
+    assert not set(training) & set(held)
+
+
+def test_too_few_examples_to_hold_any_back_keeps_all_for_training() -> None:
+    few = [Labelled("a", "x"), Labelled("b", "x"), Labelled("c", "y"), Labelled("d", "y")]
+    assert hold_back(few, share=0.2) == (few, [])
+
+
+def test_evaluation_counts_hits_per_label_and_the_confusions() -> None:
+    truth = ["a", "a", "a", "b", "b", "c"]
+    predicted = ["a", "a", "b", "b", "b", "a"]
+    evaluation = score(truth, predicted)
+    assert evaluation.accuracy == pytest.approx(4 / 6)
+    assert evaluation.f1_by_label == {"a": pytest.approx(0.6667, abs=1e-4), "b": 0.8, "c": 0.0}
+    assert evaluation.macro_f1 == pytest.approx((2 / 3 + 0.8 + 0) / 3)
+    assert evaluation.confusions == (("a", "b", 1), ("c", "a", 1))
+
+
+def test_a_model_is_evaluated_on_the_examples_given() -> None:
+    evaluation = evaluate(train(examples()), [Labelled("refund my payment please", "refund")])
+    assert (evaluation.examples, evaluation.accuracy) == (1, 1.0)
+
+
+def test_cross_validation_predicts_every_example_from_a_model_that_did_not_see_it() -> None:
+    data = examples()
+    predicted = cross_predict(data, folds=3)
+    assert len(predicted) == len(data)
+    assert Counter(fold for fold, _ in predicted) == {0: 6, 1: 6, 2: 6}
+    assert score([e.label for e in data], [label for _, label in predicted]).accuracy >= 0.8
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    labels=st.lists(st.sampled_from("abcde"), min_size=1, max_size=60),
+    count=st.integers(min_value=0, max_value=8),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_a_learning_curve_step_takes_at_most_count_of_each_label_and_all_of_the_rarer(
+    labels: list[str], count: int, seed: int
+) -> None:
+    data = [Labelled(f"text {i}", label) for i, label in enumerate(labels)]
+    taken = Counter(e.label for e in per_label(data, count, seed=seed))
+    assert taken == {label: min(count, n) for label, n in Counter(labels).items() if min(count, n)}
