@@ -94,10 +94,6 @@ def banking77(directory: Path, folds: int) -> str:
         started = time.perf_counter()
         model.predict(text)
         single.append((time.perf_counter() - started) * 1000)
-    started = time.perf_counter()
-    for start in range(0, len(texts), 100):
-        model.predict_many(texts[start : start + 100])
-    batched = (time.perf_counter() - started) * 1000 / len(texts)
 
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines += [
@@ -120,7 +116,6 @@ def banking77(directory: Path, folds: int) -> str:
         f"| training on all {len(examples):,} examples | {training:.1f} s | — | < 60 s |",
         f"| classify one contact, p50 / p99 ({len(texts)} contacts) | {statistics.median(single):.2f} / "
         f"{percentile(single, 99):.2f} ms | — | p99 < 1 ms |",
-        f"| classify in batches of 100, per contact | {batched:.3f} ms | — | — |",
         "",
         "Concern F1: " + ", ".join(f"{c} {f:.3f}" for c, f in concerns.f1_by_label.items()) + ".",
         "Most confused intents (labelled → predicted, out of fold): "

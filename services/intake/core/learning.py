@@ -55,23 +55,50 @@ class TooFewExamples(ValueError):
 
 
 class IntentModel:
-    """Scores the labels it was trained on; built by `train`, safe to share between tasks."""
+    """Scores the labels it was trained on; built by `train`, safe to share between tasks.
+
+    A text is scored by the fitted pipeline's own analysers, vocabularies, IDF weights and
+    coefficients, without scikit-learn's per-call checks, which cost ten times the arithmetic for
+    one text (tests hold it equal to the pipeline's `predict_proba`)."""
 
     def __init__(self, pipeline: Pipeline) -> None:
-        self._pipeline = pipeline
+        self.pipeline = pipeline
         self.labels: tuple[str, ...] = tuple(str(label) for label in pipeline.classes_)
+        self._parts = []
+        offset = 0
+        for _, vectorizer in pipeline.named_steps["features"].transformer_list:
+            self._parts.append((vectorizer.build_analyzer(), vectorizer.vocabulary_, vectorizer.idf_, offset))
+            offset += len(vectorizer.vocabulary_)
+        model = pipeline.named_steps["model"]
+        weights, intercept = model.coef_.T, model.intercept_
+        if len(self.labels) == 2:  # one score z for the second label: softmax of (0, z) is its sigmoid
+            weights = np.hstack([np.zeros_like(weights), weights])
+            intercept = np.concatenate([[0.0], intercept])
+        self._weights = np.ascontiguousarray(weights)
+        self._intercept = intercept
+
+    def probabilities(self, text: str) -> np.ndarray:
+        """The probability of each of `labels` for `text`."""
+        scores = self._intercept.copy()
+        for analyse, vocabulary, idf, offset in self._parts:
+            counts = Counter(i for term in analyse(text) if (i := vocabulary.get(term)) is not None)
+            if not counts:
+                continue
+            index = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=float, count=len(counts)))) * idf[index]
+            scores += (values / np.linalg.norm(values)) @ self._weights[index + offset]
+        exp = np.exp(scores - scores.max())
+        probabilities: np.ndarray = exp / exp.sum()
+        return probabilities
 
     def predict(self, text: str) -> Prediction:
-        return self.predict_many([text])[0]
+        row = self.probabilities(text)
+        order = np.argsort(row)[::-1][: ALTERNATIVES + 1]
+        ranked = [(self.labels[i], round(float(row[i]), 4)) for i in order]
+        return Prediction(ranked[0][0], ranked[0][1], tuple(ranked[1:]))
 
     def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
-        probabilities = self._pipeline.predict_proba(list(texts))
-        predictions = []
-        for row in probabilities:
-            order = np.argsort(row)[::-1][: ALTERNATIVES + 1]
-            ranked = [(self.labels[i], round(float(row[i]), 4)) for i in order]
-            predictions.append(Prediction(ranked[0][0], ranked[0][1], tuple(ranked[1:])))
-        return predictions
+        return [self.predict(text) for text in texts]
 
 
 def train(examples: Sequence[Labelled]) -> IntentModel:

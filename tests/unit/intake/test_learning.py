@@ -154,3 +154,15 @@ def test_a_learning_curve_step_takes_at_most_count_of_each_label_and_all_of_the_
     data = [Labelled(f"text {i}", label) for i, label in enumerate(labels)]
     taken = Counter(e.label for e in per_label(data, count, seed=seed))
     assert taken == {label: min(count, n) for label, n in Counter(labels).items() if min(count, n)}
+
+
+MULTI = train(examples())
+BINARY = train(FINNISH)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=300) | st.sampled_from([*CARDS, *REFUNDS, "", "card card card card", "返金"]))
+def test_the_fast_scorer_gives_the_pipelines_own_probabilities_for_any_text(text: str) -> None:
+    for model in (MULTI, BINARY):
+        expected = model.pipeline.predict_proba([text])[0]
+        assert model.probabilities(text) == pytest.approx(expected, abs=1e-9)
