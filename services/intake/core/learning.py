@@ -10,6 +10,7 @@ docs/design/classifier.md.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_union
 
 WORDS = r"(?u)\b\w+\b"
@@ -135,21 +136,43 @@ def score(truth: Sequence[str], predicted: Sequence[str]) -> Evaluation:
     )
 
 
-def hold_back(
-    examples: Sequence[Labelled], *, share: float = 0.2, seed: int = 0
-) -> tuple[list[Labelled], list[Labelled]]:
-    """Training and held-back examples, each label in proportion; a label with fewer than two
-    examples is trained on only (it cannot be both learned and checked)."""
-    counts = Counter(example.label for example in examples)
-    scarce = [example for example in examples if counts[example.label] < 2]
-    plenty = [example for example in examples if counts[example.label] >= 2]
-    labels = {example.label for example in plenty}
-    if not plenty or len(plenty) * share < len(labels):
-        return list(examples), []
-    training, held = train_test_split(
-        plenty, test_size=share, random_state=seed, stratify=[example.label for example in plenty]
+def held_back(text: str, share: float) -> bool:
+    """Whether an example belongs to the held-back slice. Decided by its text alone, so every model
+    version of a tenant is checked on the same examples, none is trained on them, and a text given
+    twice stays on one side."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") < share * 2**64
+
+
+def hold_back(examples: Sequence[Labelled], *, share: float = 0.2) -> tuple[list[Labelled], list[Labelled]]:
+    """Training and held-back examples; a label none of whose examples would be trained on is
+    trained on all of them and not checked (it cannot be both learned and checked)."""
+    training = [example for example in examples if not held_back(example.text, share)]
+    learned = {example.label for example in training}
+    held = [example for example in examples if held_back(example.text, share)]
+    return (
+        [*training, *(example for example in held if example.label not in learned)],
+        [example for example in held if example.label in learned],
     )
-    return [*training, *scarce], list(held)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    promote: bool
+    reason: str
+
+
+def verdict(candidate: Evaluation, live: Evaluation | None, keywords: Evaluation) -> Verdict:
+    """Whether a new model version replaces what classifies now. All three are scored on the same
+    held-back examples by concern macro-F1, what routing acts on; the candidate must beat the
+    better of the live model and the keyword taxonomy (a tie keeps what runs)."""
+    if candidate.examples == 0:
+        return Verdict(False, "no held-back examples to check it on")
+    rivals = [(keywords, "the keyword taxonomy"), *([(live, "the live model")] if live is not None else [])]
+    rival, name = max(rivals, key=lambda pair: pair[0].macro_f1)
+    if candidate.macro_f1 > rival.macro_f1:
+        return Verdict(True, f"macro-F1 {candidate.macro_f1:.3f} beats {name}'s {rival.macro_f1:.3f}")
+    return Verdict(False, f"macro-F1 {candidate.macro_f1:.3f} does not beat {name}'s {rival.macro_f1:.3f}")
 
 
 def cross_predict(

@@ -7,14 +7,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.intake.core.learning import (
+    Evaluation,
     Labelled,
     TooFewExamples,
     cross_predict,
     evaluate,
+    held_back,
     hold_back,
     per_label,
     score,
     train,
+    verdict,
 )
 
 CARDS = [
@@ -105,18 +108,57 @@ def test_one_label_is_not_enough_to_learn() -> None:
         train([Labelled(text, "card_arrival") for text in CARDS])
 
 
-def test_the_held_back_slice_keeps_each_labels_share_and_trains_on_labels_too_rare_to_check() -> None:
-    rare = Labelled("close my account", "terminate_account")
-    training, held = hold_back([*examples(), rare], share=1 / 3)
-    assert Counter(e.label for e in held) == {"card_arrival": 2, "refund": 2, "passcode_forgotten": 2}
-    assert rare in training
-    assert set(training) | set(held) == {*examples(), rare}
+def test_the_held_back_slice_is_the_same_for_every_version_and_never_trained_on() -> None:
+    many = [Labelled(f"message number {i} about a card", "card_arrival" if i % 2 else "refund") for i in range(400)]
+    training, held = hold_back(many, share=0.2)
+    _, later_held = hold_back([*many, Labelled("one more refund request", "refund")], share=0.2)
+    assert set(held) <= set(later_held)
     assert not set(training) & set(held)
+    assert set(training) | set(held) == set(many)
+    assert 40 <= len(held) <= 120  # about a fifth
+    assert all(held_back(e.text, 0.2) for e in held)
 
 
-def test_too_few_examples_to_hold_any_back_keeps_all_for_training() -> None:
-    few = [Labelled("a", "x"), Labelled("b", "x"), Labelled("c", "y"), Labelled("d", "y")]
-    assert hold_back(few, share=0.2) == (few, [])
+def test_a_label_with_nothing_left_to_train_on_is_trained_on_all_its_examples_and_not_checked() -> None:
+    many = [Labelled(f"message number {i} about a card", "card_arrival") for i in range(50)]
+    rare = next(
+        Labelled(text, "terminate_account")
+        for text in (f"close account {i}" for i in range(1000))
+        if held_back(text, 0.2)
+    )
+    training, held = hold_back([*many, rare], share=0.2)
+    assert rare in training
+    assert held
+    assert all(e.label == "card_arrival" for e in held)
+
+
+def test_a_text_given_twice_stays_on_one_side() -> None:
+    for share in (0.2, 0.5, 0.8):
+        training, held = hold_back([*examples(), *examples()], share=share)
+        assert not {e.text for e in training} & {e.text for e in held}
+
+
+def evaluation(macro_f1: float, examples: int = 100) -> Evaluation:
+    return Evaluation(examples=examples, accuracy=macro_f1, macro_f1=macro_f1, f1_by_label={}, confusions=())
+
+
+@pytest.mark.parametrize(
+    ("candidate", "live", "keywords", "promote", "reason"),
+    [
+        (evaluation(0.5), None, evaluation(0.31), True, "beats the keyword taxonomy's 0.310"),
+        (evaluation(0.3), None, evaluation(0.31), False, "does not beat the keyword taxonomy's 0.310"),
+        (evaluation(0.9), evaluation(0.88), evaluation(0.31), True, "beats the live model's 0.880"),
+        (evaluation(0.88), evaluation(0.88), evaluation(0.31), False, "does not beat the live model's 0.880"),
+        (evaluation(0.6), evaluation(0.5), evaluation(0.7), False, "does not beat the keyword taxonomy's 0.700"),
+        (evaluation(0.9, examples=0), None, evaluation(0.1), False, "no held-back examples"),
+    ],
+)
+def test_a_version_is_promoted_only_when_it_beats_what_classifies_now(
+    candidate: Evaluation, live: Evaluation | None, keywords: Evaluation, promote: bool, reason: str
+) -> None:
+    decided = verdict(candidate, live, keywords)
+    assert decided.promote is promote
+    assert reason in decided.reason
 
 
 def test_evaluation_counts_hits_per_label_and_the_confusions() -> None:
