@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,20 +102,21 @@ def check_json(body: bytes) -> None:
 
 
 class GuardedBody:
-    """ASGI middleware: a request body over `max_bytes` answers 413 before the app reads it, and a
-    JSON body is checked by `check_json` (422)."""
+    """ASGI middleware: a request body over `max_bytes` (or its path's own limit in `larger`)
+    answers 413 before the app reads it, and a JSON body is checked by `check_json` (422)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, *, max_bytes: int, larger: Mapping[str, int] | None = None) -> None:
+        self.app, self.default_max, self.larger = app, max_bytes, dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
+        max_bytes = self.larger.get(scope["path"], self.default_max)
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.max_bytes:
-            await self._refuse(scope, send, 413, f"the request body is over {self.max_bytes:,} bytes")
+        if not declared.isdigit() or int(declared) > max_bytes:
+            await self._refuse(scope, send, 413, f"the request body is over {max_bytes:,} bytes")
             return
         chunks, size, more = [], 0, True
         while more:
@@ -124,13 +125,13 @@ class GuardedBody:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(scope, send, 413, f"the request body is over {self.max_bytes:,} bytes")
+            if size > max_bytes:
+                await self._refuse(scope, send, 413, f"the request body is over {max_bytes:,} bytes")
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if b"json" in headers.get(b"content-type", b"").lower() and body:
+        if _whole_json(headers.get(b"content-type", b"")) and body:
             try:
                 check_json(body)
             except HostileJson as hostile:
@@ -212,9 +213,15 @@ async def value_unstorable(request: Request, error: Exception) -> Response:
     return _answer(422, f"a value of this request cannot be handled: {type(error).__name__}: {str(error)[:200]}")
 
 
-def guard(api: FastAPI, *, max_body_bytes: int) -> None:
-    """Installs the guards on a service's app."""
-    api.add_middleware(GuardedBody, max_bytes=max_body_bytes)
+def _whole_json(content_type: bytes) -> bool:
+    """A body that is one JSON document (JSON Lines are read line by line by their route)."""
+    kind = content_type.split(b";", 1)[0].strip().lower()
+    return b"json" in kind and not kind.endswith((b"jsonl", b"ndjson", b"jsonlines", b"json-seq"))
+
+
+def guard(api: FastAPI, *, max_body_bytes: int, larger_bodies: Mapping[str, int] | None = None) -> None:
+    """Installs the guards on a service's app; `larger_bodies` raises the body limit of some paths."""
+    api.add_middleware(GuardedBody, max_bytes=max_body_bytes, larger=larger_bodies)
     handlers: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
         RequestValidationError: validation_failed,
         PyMongoError: store_failed,

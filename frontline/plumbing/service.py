@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -80,6 +80,7 @@ def create_service(
     routers: Sequence[APIRouter] = (),
     setup: Setup = _no_setup,
     teardown: Setup = _no_setup,
+    larger_bodies: Mapping[str, int] | None = None,
 ) -> FastAPI:
     """The service's ASGI app. Its lifespan connects to Kafka and MongoDB, runs `setup`
     (indexes, Kafka workers, background tasks), and on shutdown runs `teardown` and undoes the rest."""
@@ -117,7 +118,7 @@ def create_service(
     api.middleware("http")(record_http_metrics)
 
     api.include_router(health_router(lambda: api.state.runtime.checks()))
-    guard(api, max_body_bytes=settings.http_max_body_bytes)
+    guard(api, max_body_bytes=settings.http_max_body_bytes, larger_bodies=larger_bodies)
     api.include_router(whoami_router())
     for router in routers:
         api.include_router(router)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Body, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from frontline.contracts.contacts import ContactReceivedData, ContactSubmittedData, CustomerIdentifiers
@@ -15,6 +16,15 @@ from frontline.contracts.envelope import EventTooLarge, Timestamp
 from frontline.contracts.registry import describe_validation_error
 from frontline.plumbing.auth import CurrentPrincipal, Managers, Principal, Role, requires
 from services.intake.core.customers import CustomerProfile, ProfileUpdate
+from services.intake.core.examples import (
+    CSV,
+    JSON_LINES,
+    MAX_ROWS,
+    ExampleIn,
+    InvalidExamples,
+    parse_examples,
+    redacted,
+)
 from services.intake.core.identity import InvalidIdentifier, normalise
 from services.intake.core.taxonomy import Taxonomy
 from services.intake.service import Accepted, Outcome, Refused, Submission
@@ -54,6 +64,27 @@ class ContactOut(BaseModel):
 
 class BatchOut(BaseModel):
     contacts: list[ContactOut]
+
+
+class ExampleSetOut(BaseModel):
+    version: int
+    examples: int
+    intents: int = Field(description="Distinct intents among the examples.")
+    concerns: int = Field(description="Distinct concerns among the examples.")
+    by: str = Field(description="The API key that uploaded them.")
+    stored_at: datetime
+    documents: int = Field(description="Store documents holding them.")
+    redacted: int | None = Field(default=None, description="Examples in which something was masked (upload only).")
+
+
+UPLOAD_ROWS = {"type": "array", "items": ExampleIn.model_json_schema(), "minItems": 1, "maxItems": MAX_ROWS}
+UPLOAD_CONTENT = {
+    JSON_LINES[0]: {
+        "schema": UPLOAD_ROWS,
+        "example": '{"text": "My card has not arrived", "intent": "card_arrival"}',
+    },
+    CSV: {"schema": UPLOAD_ROWS, "example": "text,concern\nWhere is my refund?,returns_refunds\n"},
+}
 
 
 def router(parts: Components) -> APIRouter:
@@ -152,6 +183,53 @@ def router(parts: Components) -> APIRouter:
         await parts.store.save_taxonomy(principal.tenant, taxonomy)
         parts.taxonomies.forget(principal.tenant)
         return taxonomy
+
+    @api.post(
+        "/training-examples",
+        status_code=201,
+        response_model=ExampleSetOut,
+        dependencies=[requires(Role.ADMIN)],
+        summary=f"Upload up to {MAX_ROWS:,} labelled examples (JSON Lines or CSV), validated whole; "
+        "they are kept redacted as the tenant's next version",
+        openapi_extra={"requestBody": {"required": True, "content": UPLOAD_CONTENT}},
+    )
+    async def add_training_examples(principal: CurrentPrincipal, request: Request) -> ExampleSetOut:
+        try:
+            examples = parse_examples(await request.body(), request.headers.get("content-type", ""))
+        except InvalidExamples as invalid:
+            raise HTTPException(422, str(invalid)) from None
+        kept, masked = redacted(examples, region=parts.settings.default_region)
+        stored = await parts.store.add_examples(principal.tenant, kept, by=principal.name, now=datetime.now(UTC))
+        return ExampleSetOut(**asdict(stored), redacted=masked)
+
+    @api.get(
+        "/training-examples",
+        response_model=list[ExampleSetOut],
+        dependencies=[requires(Role.ADMIN)],
+        summary="The tenant's versions of labelled examples, oldest first",
+    )
+    async def training_example_sets(principal: CurrentPrincipal) -> list[ExampleSetOut]:
+        return [ExampleSetOut(**asdict(kept)) for kept in await parts.store.example_sets(principal.tenant)]
+
+    @api.get(
+        "/training-examples/{version}",
+        dependencies=[requires(Role.ADMIN)],
+        summary="One version's examples as JSON Lines, as kept (redacted), in the upload's order",
+        response_class=Response,
+        responses={200: {"content": {JSON_LINES[0]: {"schema": {"type": "string"}}}}},
+    )
+    async def export_training_examples(
+        principal: CurrentPrincipal, version: Annotated[int, Path(ge=1, le=2**31)]
+    ) -> Response:
+        kept = next((s for s in await parts.store.example_sets(principal.tenant) if s.version == version), None)
+        if kept is None:
+            raise HTTPException(404, f"no examples of version {version}")
+        lines = [
+            example.model_dump_json(exclude_none=True).encode() + b"\n"
+            async for chunk in parts.store.examples(principal.tenant, kept)
+            for example in chunk
+        ]
+        return Response(b"".join(lines), media_type=JSON_LINES[0])
 
     return api
 

@@ -84,5 +84,10 @@ class Components:
 def create(settings: Settings) -> FastAPI:
     parts = Components(get_intake_settings())
     return create_service(
-        service="intake", settings=settings, routers=[router(parts)], setup=parts.setup, teardown=parts.teardown
+        service="intake",
+        settings=settings,
+        routers=[router(parts)],
+        setup=parts.setup,
+        teardown=parts.teardown,
+        larger_bodies={"/v1/training-examples": parts.settings.training_max_body_bytes},
     )

@@ -25,6 +25,12 @@ class IntakeSettings(BaseSettings):
         ge=1,
         description="REST requests for contacts in flight at once (they share batches); beyond it 503 + Retry-After.",
     )
+    training_max_body_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024 * 1024,
+        le=1024 * 1024 * 1024,
+        description="Largest upload of labelled examples (`POST /v1/training-examples`); larger bodies get 413.",
+    )
     max_batch: int = Field(
         default=500, ge=1, le=5000, description="Contacts worked at once: a Kafka fetch, or REST requests waiting."
     )

@@ -13,14 +13,18 @@ read-then-write race. Nothing on the hot path filters on other fields or scans a
                          contact about it (its day and id): the repeat-contact memory
 - `intake_customer_keys` `_id` = `tenant|ref:…` / `tenant|email:…` / `tenant|phone:…` → customer id
 - `intake_taxonomies`    `_id` = tenant
+- `intake_example_sets`  `_id` = tenant: the last version reserved and the sets stored, newest last
+- `intake_examples`      a set's examples, 1,000 to a document, `_id` = `tenant|version|chunk`; a set
+                         is listed once all its chunks are stored, so a crash mid-upload leaves
+                         only chunks nothing reads
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any
@@ -30,11 +34,13 @@ from pymongo import ReturnDocument
 from frontline.contracts.contacts import ContactReceived
 from frontline.plumbing.mongo import Collection, Database, by_ids, insert_new
 from services.intake.core.customers import CustomerProfile, ProfileUpdate
+from services.intake.core.examples import ExampleIn
 from services.intake.core.identity import Identity
 from services.intake.core.taxonomy import Taxonomy
 
 KEYS_IN_MEMORY = 200_000  # customer keys never change owner, so remembering them is always right
 CONCURRENT_UPDATES = 32  # profile updates in flight at once
+EXAMPLES_PER_DOCUMENT = 1_000  # 5 MB at most: the longest texts, well under a document's 16 MB
 
 
 class ReferenceTaken(ValueError):
@@ -96,6 +102,8 @@ class ContactStore:
         self._customers = db["intake_customers"]
         self._keys = db["intake_customer_keys"]
         self._taxonomies = db["intake_taxonomies"]
+        self._example_sets = db["intake_example_sets"]
+        self._examples = db["intake_examples"]
         self._owners: OrderedDict[str, str] = OrderedDict()  # customer key → its customer
 
     # -- contacts and their outbox --------------------------------------------
@@ -257,6 +265,71 @@ class ContactStore:
         await self._taxonomies.replace_one(
             {"_id": tenant}, {"_id": tenant, "taxonomy": taxonomy.model_dump(mode="json")}, upsert=True
         )
+
+    # -- labelled examples ---------------------------------------------------
+
+    async def add_examples(self, tenant: str, examples: list[ExampleIn], *, by: str, now: datetime) -> ExampleSet:
+        """Stores an upload as the tenant's next version of examples."""
+        reserved = await self._example_sets.find_one_and_update(
+            {"_id": tenant}, {"$inc": {"reserved": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        assert reserved is not None  # upserted
+        version = int(reserved["reserved"])
+        rows = [_row(example) for example in examples]
+        chunks = [
+            {"_id": _chunk_id(tenant, version, number), "rows": rows[start : start + EXAMPLES_PER_DOCUMENT]}
+            for number, start in enumerate(range(0, len(rows), EXAMPLES_PER_DOCUMENT))
+        ]
+        await self._examples.insert_many(chunks, ordered=True)
+        stored = ExampleSet(
+            version=version,
+            examples=len(rows),
+            intents=len({row["i"] for row in rows if "i" in row}),
+            concerns=len({row["c"] for row in rows if "c" in row}),
+            by=by,
+            stored_at=now,
+            documents=len(chunks),
+        )
+        await self._example_sets.update_one({"_id": tenant}, {"$push": {"sets": asdict(stored)}})
+        return stored
+
+    async def example_sets(self, tenant: str) -> list[ExampleSet]:
+        found = await self._example_sets.find_one({"_id": tenant})
+        return [ExampleSet(**kept) for kept in (found or {}).get("sets", [])]
+
+    async def examples(self, tenant: str, kept: ExampleSet) -> AsyncIterator[list[ExampleIn]]:
+        """A stored set's examples, a document's worth at a time."""
+        for number in range(kept.documents):
+            found = await self._examples.find_one({"_id": _chunk_id(tenant, kept.version, number)})
+            if found is None:
+                raise LookupError(f"examples {kept.version}/{number} of {tenant} are missing")
+            yield [_example(row) for row in found["rows"]]
+
+
+@dataclass(frozen=True)
+class ExampleSet:
+    """One upload of labelled examples, as stored."""
+
+    version: int
+    examples: int
+    intents: int
+    concerns: int
+    by: str
+    stored_at: datetime
+    documents: int
+
+
+def _chunk_id(tenant: str, version: int, number: int) -> str:
+    return f"{tenant}|{version:08d}|{number:06d}"
+
+
+def _row(example: ExampleIn) -> dict[str, str]:
+    row = {"t": example.text, "i": example.intent, "c": example.concern, "l": example.language}
+    return {key: value for key, value in row.items() if value is not None}
+
+
+def _example(row: dict[str, str]) -> ExampleIn:
+    return ExampleIn(text=row["t"], intent=row.get("i"), concern=row.get("c"), language=row.get("l"))
 
 
 async def _inserted(collection: Collection, documents: list[dict[str, Any]]) -> set[str]:

@@ -284,3 +284,57 @@ async def test_beyond_its_capacity_the_rest_door_sheds_load_with_503_and_retry_a
     assert shed, statuses
     assert all(answer.headers["retry-after"] == "1" for answer in shed)
     assert set(statuses) <= {201, 503}
+
+
+async def test_labelled_examples_are_uploaded_whole_kept_redacted_per_version_and_exported(intake):
+    admin = {"Authorization": "Bearer dev-globex-admin"}
+    before = (await intake.get("/v1/training-examples", headers=admin)).json()
+    rows = [
+        {"text": f"My card {CARD} never arrived", "intent": "card_arrival", "concern": "orders_delivery"},
+        {"text": "Palauttakaa rahani", "intent": "request_refund", "language": "fi"},
+        {"text": "返金してください", "concern": "returns_refunds"},
+    ]
+    jsonl = {"Content-Type": "application/jsonl"}
+    body = "\n".join(json.dumps(row, ensure_ascii=False) for row in rows).encode()
+    assert (await intake.post("/v1/training-examples", content=body, headers=jsonl)).status_code == 403
+
+    created = await intake.post("/v1/training-examples", content=body, headers=admin | jsonl)
+    assert created.status_code == 201, created.text
+    version = created.json()["version"]
+    assert created.json() | {"stored_at": None} == {
+        "version": version,
+        "examples": 3,
+        "intents": 2,
+        "concerns": 2,
+        "by": "dev-globex-admin",
+        "stored_at": None,
+        "documents": 1,
+        "redacted": 1,
+    }
+    exported = await intake.get(f"/v1/training-examples/{version}", headers=admin)
+    assert exported.headers["content-type"].startswith("application/jsonl")
+    kept = [json.loads(line) for line in exported.text.splitlines()]
+    assert kept == [{**rows[0], "text": "My card [CARD] never arrived"}, rows[1], rows[2]]
+
+    bad = body + b'\n{"text": "no label at all"}'
+    refused = await intake.post("/v1/training-examples", content=bad, headers=admin | jsonl)
+    assert refused.status_code == 422
+    assert "row 4: an example needs an intent or a concern" in refused.json()["detail"]
+
+    words = " ".join(["waiting"] * 600)  # a body past the 4 MiB every other request is held to
+    csv_body = "text,intent\n" + "".join(f"{words} {i},card_arrival\n" for i in range(1_200))
+    assert len(csv_body) > 4 * 1024 * 1024
+    large = await intake.post(
+        "/v1/training-examples", content=csv_body.encode(), headers=admin | {"Content-Type": "text/csv"}
+    )
+    assert large.status_code == 201, large.text
+    assert (large.json()["version"], large.json()["examples"], large.json()["documents"]) == (version + 1, 1_200, 2)
+    too_large_elsewhere = await intake.post("/v1/contacts", content=csv_body.encode(), headers=admin)
+    assert too_large_elsewhere.status_code == 413
+
+    listed = (await intake.get("/v1/training-examples", headers=admin)).json()
+    assert [s["version"] for s in listed] == [*(s["version"] for s in before), version, version + 1]
+    other = {"Authorization": "Bearer dev-acme-admin"}  # another tenant: none of globex's sets
+    assert all(s["by"] != "dev-globex-admin" for s in (await intake.get("/v1/training-examples", headers=other)).json())
+    assert "Palauttakaa" not in (await intake.get(f"/v1/training-examples/{version}", headers=other)).text
+    assert (await intake.get("/v1/training-examples/999999", headers=admin)).status_code == 404

@@ -4,6 +4,7 @@ bounded in examples per operation and seeded): whatever is sent, no answer is a 
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from tests.robustness.conftest import FRESH_KEYS, SERVICES
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.timeout(600)
@@ -49,7 +51,10 @@ async def test_no_generated_request_gets_a_server_error(
         "30",
         "--no-color",
     ]
-    run = await asyncio.create_subprocess_exec(*command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    hooks = {"SCHEMATHESIS_HOOKS": "tests.robustness.schemathesis_hooks", "PYTHONPATH": str(ROOT)}
+    run = await asyncio.create_subprocess_exec(
+        *command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ | hooks
+    )
     output, _ = await asyncio.wait_for(run.communicate(), 540)
     summary = output.decode(errors="replace")[-6000:]
     assert run.returncode == 0, summary
