@@ -1,0 +1,71 @@
+"""Loads BANKING77's train split into a running intake as a bank tenant's labelled history.
+
+BANKING77: 10,003 real online-banking customer messages, 77 intents; Casanueva et al. 2020,
+"Efficient Intent Detection with Dual Sentence Encoders", CC BY 4.0. Each message goes in with its
+intent and the concern `scripts/data/banking77_concerns.json` maps that intent to, through the same
+door a tenant uses: `POST /v1/training-examples`.
+
+    python scripts/load_banking77.py DIR --url http://127.0.0.1:8001 --key <the bank's admin key>
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+CONCERNS = Path(__file__).resolve().parent / "data" / "banking77_concerns.json"
+
+
+def rows(directory: Path) -> list[dict[str, str]]:
+    concern_of = {
+        intent: concern
+        for concern, intents in json.loads(CONCERNS.read_text()).items()
+        if not concern.startswith("_")
+        for intent in intents
+    }
+    with (directory / "train.csv").open(newline="") as lines:
+        return [
+            {"text": row["text"], "intent": row["category"], "concern": concern_of[row["category"]], "language": "en"}
+            for row in csv.DictReader(lines)
+        ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("directory", type=Path, help="BANKING77's directory, holding train.csv")
+    parser.add_argument("--url", default="http://127.0.0.1:8001", help="intake's base URL")
+    parser.add_argument("--key", default=os.environ.get("FRONTLINE_API_KEY"), help="the tenant's admin API key")
+    args = parser.parse_args()
+    if not args.key:
+        sys.exit("load_banking77: give the bank tenant's admin key (--key or FRONTLINE_API_KEY)")
+    console = Console()
+    examples = rows(args.directory)
+    body = "\n".join(json.dumps(row, ensure_ascii=False) for row in examples).encode()
+    console.print(f"BANKING77 (Casanueva et al. 2020, CC BY 4.0): {len(examples):,} examples, {len(body) / 1e6:.1f} MB")
+    started = time.perf_counter()
+    with console.status(f"POST {args.url}/v1/training-examples"):
+        answer = httpx.post(
+            f"{args.url}/v1/training-examples",
+            content=body,
+            headers={"Authorization": f"Bearer {args.key}", "Content-Type": "application/jsonl"},
+            timeout=300,
+        )
+    if answer.status_code != 201:
+        sys.exit(f"load_banking77: intake answered {answer.status_code}: {answer.text[:2000]}")
+    stored = answer.json()
+    console.print(
+        f"stored as version {stored['version']}: {stored['examples']:,} examples, {stored['intents']} intents, "
+        f"{stored['concerns']} concerns, {stored['redacted']} redacted, in {time.perf_counter() - started:.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
