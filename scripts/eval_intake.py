@@ -12,14 +12,14 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import statistics
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from banking77 import concern_of as intent_concerns
+from banking77 import messages
 from benchlib import append_report, machine, percentile
 from rich.console import Console
 from rich.table import Table
@@ -32,7 +32,6 @@ from services.intake.taxonomy import default_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "intake_eval.tsv"
-CONCERNS = ROOT / "scripts" / "data" / "banking77_concerns.json"
 STEPS = (1, 3, 10, 30, None)  # examples per intent; None: all
 
 console = Console()
@@ -59,14 +58,8 @@ def keywords() -> None:
 
 
 def banking77(directory: Path, folds: int) -> str:
-    with (directory / "train.csv").open(newline="") as rows:
-        examples = [Labelled(row["text"], row["category"]) for row in csv.DictReader(rows)]
-    concern_of = {
-        intent: concern
-        for concern, intents in json.loads(CONCERNS.read_text()).items()
-        if not concern.startswith("_")
-        for intent in intents
-    }
+    examples = [Labelled(text, intent) for text, intent in messages(directory)]
+    concern_of = intent_concerns()
     truth = [example.label for example in examples]
     lines = []
     curve = {}

@@ -11,7 +11,6 @@ door a tenant uses: `POST /v1/training-examples`.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -19,23 +18,16 @@ import time
 from pathlib import Path
 
 import httpx
+from banking77 import ATTRIBUTION, concern_of, messages
 from rich.console import Console
-
-CONCERNS = Path(__file__).resolve().parent / "data" / "banking77_concerns.json"
 
 
 def rows(directory: Path) -> list[dict[str, str]]:
-    concern_of = {
-        intent: concern
-        for concern, intents in json.loads(CONCERNS.read_text()).items()
-        if not concern.startswith("_")
-        for intent in intents
-    }
-    with (directory / "train.csv").open(newline="") as lines:
-        return [
-            {"text": row["text"], "intent": row["category"], "concern": concern_of[row["category"]], "language": "en"}
-            for row in csv.DictReader(lines)
-        ]
+    concerns = concern_of()
+    return [
+        {"text": text, "intent": intent, "concern": concerns[intent], "language": "en"}
+        for text, intent in messages(directory)
+    ]
 
 
 def main() -> None:
@@ -49,7 +41,7 @@ def main() -> None:
     console = Console()
     examples = rows(args.directory)
     body = "\n".join(json.dumps(row, ensure_ascii=False) for row in examples).encode()
-    console.print(f"BANKING77 (Casanueva et al. 2020, CC BY 4.0): {len(examples):,} examples, {len(body) / 1e6:.1f} MB")
+    console.print(f"{ATTRIBUTION}: {len(examples):,} examples, {len(body) / 1e6:.1f} MB")
     started = time.perf_counter()
     with console.status(f"POST {args.url}/v1/training-examples"):
         answer = httpx.post(
