@@ -59,6 +59,7 @@ def test_csv_with_a_header_quotes_and_crlf() -> None:
         (b"text,intent,intent\nhello,a,b\n", "text/csv", "the CSV header must name each of its columns once"),
         (b"text,intent\nhello,a,extra\n", "text/csv", "row 2: 3 values for 2 columns"),
         (b"text,intent\n", "text/csv", "the upload holds no examples"),
+        (b"text,intent\n" + b"x" * 200_000 + b",a\n", "text/csv", "field larger than field limit"),
         (b"text: hello", "text/plain", "send JSON Lines (application/jsonl) or CSV (text/csv), not text/plain"),
     ],
 )
