@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from frontline.contracts.contacts import MAX_SKILLS, Channel, LanguageCode, ShortText
+from frontline.contracts.contacts import MAX_SKILLS, Channel, Label, LanguageCode, ShortText
 from frontline.contracts.envelope import Event, EventData, Identifier
 
 SkillName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -143,14 +143,18 @@ class Handled(EventData):
     agent_id: Identifier
     disposition: ShortText = Field(description="What was done, e.g. refund_issued.")
     resolution: Resolution = Resolution.RESOLVED
+    concern: Label | None = Field(default=None, description="What the contact was about, as the agent found it.")
+    intent: Label | None = Field(default=None, description="The finer intent the agent found, if the tenant has them.")
 
 
 class ContactHandled(Event):
-    """The agent finished a contact; wrap-up time starts."""
+    """The agent finished a contact; wrap-up time starts. Version 2 adds the concern and intent the
+    agent found, which intake learns from; version 1 (without them) is still accepted."""
 
     type_name = "contact.handled"
+    type_version = 2
     type: Literal["contact.handled"] = "contact.handled"
-    version: Literal[1] = 1
+    version: Literal[1, 2] = 2
     data: Handled
 
 

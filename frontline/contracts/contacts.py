@@ -84,6 +84,16 @@ class ConcernGuess(EventData):
     confidence: float = Field(ge=0, le=1)
 
 
+# A tenant's own label for what a customer wants (an intent such as card_arrival, or a concern):
+# letters and digits of any script and a few joiners; no dot or dollar, so it can name a store field.
+Label = Annotated[str, StringConstraints(pattern=r"^[^\W_][\w ?:/()&'+-]{0,99}$")]
+
+
+class IntentGuess(EventData):
+    code: Label
+    confidence: float = Field(ge=0, le=1)
+
+
 class Sentiment(EventData):
     score: float = Field(ge=-1, le=1, description="-1 very negative … +1 very positive.")
     angry: bool = Field(description="Flagged for escalation; upsell never targets an angry customer.")
@@ -110,6 +120,16 @@ class ContactReceivedData(EventData):
     )
     language: LanguageGuess
     concern: ConcernGuess
+    intent: IntentGuess | None = Field(
+        default=None, description="The tenant's concern model's best intent, when a model classified the contact."
+    )
+    unsure: bool = Field(
+        default=False,
+        description="The model's best concern was below the confidence threshold: routed as the fallback concern.",
+    )
+    model_version: int | None = Field(
+        default=None, ge=1, le=2**31, description="The concern model version that classified it; none: the keywords."
+    )
     required_skills: list[SkillRequirement] = Field(default_factory=list, max_length=MAX_SKILLS)
     priority: int = Field(ge=0, le=100, description="Higher is more urgent.")
     priority_reasons: list[ShortText] = Field(default_factory=list, max_length=20)

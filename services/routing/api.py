@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, HTTPException, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontline.contracts import agents as requests
-from frontline.contracts.agents import AgentProfile, AgentSettings, Presence, Resolution
+from frontline.contracts.agents import AgentProfile, AgentSettings, Presence
 from frontline.contracts.contacts import ShortText
 from frontline.contracts.envelope import Event, EventData, Identifier
 from frontline.contracts.policies import CustomerLeaving, CustomerLeft, QueuePolicy, QueuePolicySaved, QueueSettings
@@ -66,11 +66,10 @@ class AnswerIn(BaseModel):
     reason: ShortText | None = None
 
 
-class CompleteIn(BaseModel):
+class CompleteIn(requests.Handled):
+    """The wrap-up: what was done and, if the agent says, what the contact was about (intake learns from it)."""
+
     model_config = ConfigDict(extra="forbid")
-    agent_id: Identifier
-    disposition: ShortText
-    resolution: Resolution = Resolution.RESOLVED
 
 
 class TransferIn(requests.TransferRequest):
@@ -184,7 +183,7 @@ def router(view: RoutingView, publish: Publish) -> APIRouter:
     @api.post("/contacts/{contact_id}/complete", status_code=202, summary="Finish a contact; wrap-up starts")
     async def complete(contact_id: IdPath, body: CompleteIn, who: Principal = Desk) -> Accepted:
         handled_by(who, contact_id, body.agent_id)
-        handled = requests.Handled(agent_id=body.agent_id, disposition=body.disposition, resolution=body.resolution)
+        handled = requests.Handled.model_validate(body.model_dump())
         return await send(requests.ContactHandled, handled, who, contact_id=contact_id)
 
     @api.post("/contacts/{contact_id}/transfer", status_code=202, summary="Hand a contact to a queue or an agent")

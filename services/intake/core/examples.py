@@ -9,6 +9,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from frontline.contracts.contacts import Label
 from services.intake.core.redaction import redact
 
 MAX_ROWS = 100_000
@@ -17,9 +18,6 @@ PROBLEMS_SHOWN = 20
 JSON_LINES = ("application/jsonl", "application/x-ndjson", "application/x-jsonlines")
 CSV = "text/csv"
 
-# A tenant's own label: letters and digits of any script, and a few joiners; no dot or dollar, so a
-# label can name a field of a stored document.
-Label = Annotated[str, StringConstraints(pattern=r"^[^\W_][\w ?:/()&'+-]{0,99}$")]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 
 

@@ -11,9 +11,14 @@ docs/design/classifier.md.
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import zipfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -25,6 +30,9 @@ from sklearn.pipeline import Pipeline, make_union
 WORDS = r"(?u)\b\w+\b"
 STRENGTH = 20.0  # inverse regularisation: chosen by cross-validation (docs/design/classifier.md)
 ALTERNATIVES = 3
+MAX_FEATURES = 50_000  # per kind of feature: bounds a model's memory (BANKING77 needs 36,384 in all)
+MAX_LABELS = 1_000
+FORMAT = 1  # of a stored model: raise it when the features change
 
 
 @dataclass(frozen=True)
@@ -55,28 +63,90 @@ class TooFewExamples(ValueError):
     """Training needs at least two labels, each with an example."""
 
 
+class UnknownModelFormat(ValueError):
+    """A stored model written by another version of this module's features."""
+
+
 class IntentModel:
-    """Scores the labels it was trained on; built by `train`, safe to share between tasks.
+    """Scores the labels it was trained on; built by `train` or read back by `from_bytes`, safe to
+    share between tasks.
 
-    A text is scored by the fitted pipeline's own analysers, vocabularies, IDF weights and
-    coefficients, without scikit-learn's per-call checks, which cost ten times the arithmetic for
-    one text (tests hold it equal to the pipeline's `predict_proba`)."""
+    A text is scored with the fitted features' analysers, vocabularies and IDF weights and the
+    learner's coefficients, without scikit-learn's per-call checks, which cost ten times the
+    arithmetic for one text (tests hold it equal to the pipeline's `predict_proba`)."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
-        self.labels: tuple[str, ...] = tuple(str(label) for label in pipeline.classes_)
+    def __init__(
+        self,
+        labels: Sequence[str],
+        vocabularies: Sequence[dict[str, int]],
+        idf: Sequence[np.ndarray],
+        weights: np.ndarray,
+        intercept: np.ndarray,
+    ) -> None:
+        self.labels: tuple[str, ...] = tuple(labels)
+        self._vocabularies, self._idf = list(vocabularies), [np.asarray(part, dtype=float) for part in idf]
         self._parts = []
         offset = 0
-        for _, vectorizer in pipeline.named_steps["features"].transformer_list:
-            self._parts.append((vectorizer.build_analyzer(), vectorizer.vocabulary_, vectorizer.idf_, offset))
-            offset += len(vectorizer.vocabulary_)
+        for analyse, vocabulary, weight in zip(_analysers(), self._vocabularies, self._idf, strict=True):
+            self._parts.append((analyse, vocabulary, weight, offset))
+            offset += len(vocabulary)
+        if weights.shape != (offset, len(self.labels)) or intercept.shape != (len(self.labels),):
+            raise UnknownModelFormat(f"weights {weights.shape} do not fit {offset} features x {len(self.labels)}")
+        self._weights = np.ascontiguousarray(weights)
+        self._intercept = np.asarray(intercept, dtype=float)
+
+    @classmethod
+    def of(cls, pipeline: Pipeline) -> IntentModel:
+        """The fitted pipeline's model."""
+        vectorizers = [vectorizer for _, vectorizer in pipeline.named_steps["features"].transformer_list]
         model = pipeline.named_steps["model"]
         weights, intercept = model.coef_.T, model.intercept_
-        if len(self.labels) == 2:  # one score z for the second label: softmax of (0, z) is its sigmoid
+        if len(model.classes_) == 2:  # one score z for the second label: softmax of (0, z) is its sigmoid
             weights = np.hstack([np.zeros_like(weights), weights])
             intercept = np.concatenate([[0.0], intercept])
-        self._weights = np.ascontiguousarray(weights)
-        self._intercept = intercept
+        return cls(
+            [str(label) for label in model.classes_],
+            [{str(term): int(i) for term, i in v.vocabulary_.items()} for v in vectorizers],
+            [v.idf_ for v in vectorizers],
+            weights,
+            intercept,
+        )
+
+    @property
+    def features(self) -> int:
+        return int(self._weights.shape[0])
+
+    def to_bytes(self) -> bytes:
+        """The model as stored: arrays only (coefficients as float32), never a pickle, so reading
+        one back runs no code."""
+        meta = {
+            "format": FORMAT,
+            "labels": list(self.labels),
+            "vocabularies": [sorted(v, key=v.__getitem__) for v in self._vocabularies],
+        }
+        arrays: dict[str, Any] = {
+            "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8),
+            "weights": self._weights.astype(np.float32),
+            "intercept": self._intercept,
+        } | {f"idf{i}": part for i, part in enumerate(self._idf)}
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> IntentModel:
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+                meta = json.loads(arrays["meta"].tobytes())
+                if meta.get("format") != FORMAT:
+                    raise UnknownModelFormat(f"model format {meta.get('format')!r}; this version reads {FORMAT}")
+                vocabularies = [{term: i for i, term in enumerate(terms)} for terms in meta["vocabularies"]]
+                idf = [arrays[f"idf{i}"] for i in range(len(vocabularies))]
+                return cls(meta["labels"], vocabularies, idf, arrays["weights"], arrays["intercept"])
+        except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
+            if isinstance(error, UnknownModelFormat):
+                raise
+            raise UnknownModelFormat(f"not a stored model: {error}") from None
 
     def probabilities(self, text: str) -> np.ndarray:
         """The probability of each of `labels` for `text`."""
@@ -102,18 +172,38 @@ class IntentModel:
         return [self.predict(text) for text in texts]
 
 
-def train(examples: Sequence[Labelled]) -> IntentModel:
-    """A model of `examples`; deterministic for the same examples in the same order."""
+def _vectorizers() -> list[TfidfVectorizer]:
+    """The features, in order: words one and two in a row, and character runs inside words."""
+    return [
+        TfidfVectorizer(
+            analyzer="word", ngram_range=(1, 2), token_pattern=WORDS, sublinear_tf=True, max_features=MAX_FEATURES
+        ),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, max_features=MAX_FEATURES),
+    ]
+
+
+@cache
+def _analysers() -> list[Callable[[str], list[str]]]:
+    return [vectorizer.build_analyzer() for vectorizer in _vectorizers()]
+
+
+def fit(examples: Sequence[Labelled]) -> Pipeline:
+    """The fitted scikit-learn pipeline of `examples`; deterministic for the same examples in the same order."""
     labels = {example.label for example in examples}
     if len(labels) < 2:
         raise TooFewExamples(f"training needs examples of at least two labels, got {len(labels)}")
-    features = make_union(
-        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=WORDS, sublinear_tf=True),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
+    if len(labels) > MAX_LABELS:
+        raise TooFewExamples(f"{len(labels):,} labels; a model learns at most {MAX_LABELS:,}")
+    pipeline = Pipeline(
+        [("features", make_union(*_vectorizers())), ("model", LogisticRegression(C=STRENGTH, max_iter=1000))]
     )
-    pipeline = Pipeline([("features", features), ("model", LogisticRegression(C=STRENGTH, max_iter=1000))])
     pipeline.fit([example.text for example in examples], [example.label for example in examples])
-    return IntentModel(pipeline)
+    return pipeline
+
+
+def train(examples: Sequence[Labelled]) -> IntentModel:
+    """A model of `examples`; deterministic for the same examples in the same order."""
+    return IntentModel.of(fit(examples))
 
 
 def evaluate(model: IntentModel, held_back: Sequence[Labelled]) -> Evaluation:

@@ -7,7 +7,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from frontline.contracts.contacts import ConcernGuess, SkillRequirement
+from frontline.contracts.contacts import ConcernGuess, IntentGuess, Label, SkillRequirement
+from services.intake.core.learning import MAX_LABELS
 from services.intake.core.text import fold, matches, searchable
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
@@ -32,8 +33,13 @@ class Taxonomy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: int = Field(default=1, ge=1)
-    fallback: Code = "general"
+    fallback: Code = Field(default="general", description="The concern of a contact nothing recognises, or unsure.")
     concerns: list[Concern] = Field(min_length=1)
+    intents: dict[Label, Code] = Field(
+        default_factory=dict,
+        max_length=MAX_LABELS,
+        description="Finer intents a concern model may learn (e.g. card_arrival), each mapped to its concern.",
+    )
 
     @model_validator(mode="after")
     def _codes_unique_and_fallback_known(self) -> Self:
@@ -42,6 +48,8 @@ class Taxonomy(BaseModel):
             raise ValueError(f"concern codes must be unique; repeated: {', '.join(duplicates)}")
         if self.fallback not in codes:
             raise ValueError(f"fallback {self.fallback!r} is not one of the concerns")
+        if unknown := sorted({code for code in self.intents.values() if code not in codes}):
+            raise ValueError(f"intents map to concerns that are not defined: {', '.join(unknown)}")
         return self
 
     def concern(self, code: str) -> Concern:
@@ -53,6 +61,9 @@ class Classification:
     guess: ConcernGuess
     skills: list[SkillRequirement]
     scores: dict[str, float]
+    intent: IntentGuess | None = None
+    unsure: bool = False  # below the confidence threshold: `guess` is the fallback concern
+    model_version: int | None = None  # None: the keywords classified it
 
 
 class Classifier:

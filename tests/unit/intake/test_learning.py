@@ -1,5 +1,6 @@
 """The intent model learns what it is shown, in any language, and is measured on what it was not."""
 
+import pickle
 from collections import Counter
 
 import pytest
@@ -8,10 +9,13 @@ from hypothesis import strategies as st
 
 from services.intake.core.learning import (
     Evaluation,
+    IntentModel,
     Labelled,
     TooFewExamples,
+    UnknownModelFormat,
     cross_predict,
     evaluate,
+    fit,
     held_back,
     hold_back,
     per_label,
@@ -198,13 +202,30 @@ def test_a_learning_curve_step_takes_at_most_count_of_each_label_and_all_of_the_
     assert taken == {label: min(count, n) for label, n in Counter(labels).items() if min(count, n)}
 
 
-MULTI = train(examples())
-BINARY = train(FINNISH)
+PIPELINES = [fit(examples()), fit(FINNISH)]
+MODELS = [IntentModel.of(pipeline) for pipeline in PIPELINES]
+STORED = [IntentModel.from_bytes(model.to_bytes()) for model in MODELS]
+TEXTS = st.text(max_size=300) | st.sampled_from([*CARDS, *REFUNDS, "", "card card card card", "返金"])
 
 
 @settings(max_examples=200, deadline=None)
-@given(text=st.text(max_size=300) | st.sampled_from([*CARDS, *REFUNDS, "", "card card card card", "返金"]))
+@given(text=TEXTS)
 def test_the_fast_scorer_gives_the_pipelines_own_probabilities_for_any_text(text: str) -> None:
-    for model in (MULTI, BINARY):
-        expected = model.pipeline.predict_proba([text])[0]
-        assert model.probabilities(text) == pytest.approx(expected, abs=1e-9)
+    for pipeline, model in zip(PIPELINES, MODELS, strict=True):
+        assert model.probabilities(text) == pytest.approx(pipeline.predict_proba([text])[0], abs=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=TEXTS)
+def test_a_stored_model_reads_back_scoring_as_it_did(text: str) -> None:
+    for model, stored in zip(MODELS, STORED, strict=True):
+        assert stored.labels == model.labels
+        assert stored.probabilities(text) == pytest.approx(model.probabilities(text), abs=1e-5)
+
+
+def test_a_stored_model_is_arrays_not_code_and_anything_else_is_refused() -> None:
+    data = MODELS[0].to_bytes()
+    assert data[:2] == b"PK"  # a zip of .npy arrays, read back with pickles refused
+    for bad in (b"", b"not a model", data[: len(data) // 2], pickle.dumps(MODELS[0].labels)):
+        with pytest.raises(UnknownModelFormat):
+            IntentModel.from_bytes(bad)
