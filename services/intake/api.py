@@ -77,6 +77,62 @@ class ExampleSetOut(BaseModel):
     redacted: int | None = Field(default=None, description="Examples in which something was masked (upload only).")
 
 
+class LabelScore(BaseModel):
+    label: str
+    f1: float
+
+
+class Confusion(BaseModel):
+    labelled: str
+    predicted: str
+    count: int
+
+
+class EvaluationOut(BaseModel):
+    examples: int = Field(description="Held-back examples it was measured on (never trained on).")
+    accuracy: float
+    macro_f1: float
+    log_loss: float | None = Field(
+        default=None, description="Mean -ln of the probability it gave the true concern (models only); lower is better."
+    )
+    f1_by_label: list[LabelScore] = Field(default_factory=list)
+    confusions: list[Confusion] = Field(default_factory=list, description="The most frequent mistakes first.")
+
+
+class ModelSummaryOut(BaseModel):
+    version: int
+    live: bool
+    trained_at: datetime
+    trained_on: int = Field(description="Examples it learned from.")
+    held_back: int = Field(description="Examples it was measured on.")
+    labels: int = Field(description="Intents (or concerns) it tells apart.")
+    bytes: int
+    seconds: float = Field(description="How long training and evaluation took.")
+    promoted: bool = Field(description="Whether it beat what classified when it was trained.")
+    reason: str
+    live_concern_macro_f1: float | None = Field(description="The model live then, on the same examples.")
+    keywords_concern_macro_f1: float = Field(description="The keyword taxonomy, on the same examples.")
+
+
+class ModelVersionOut(ModelSummaryOut):
+    evaluation: EvaluationOut = Field(description="Its labels (intents, or concerns) on the held-back examples.")
+    concern_evaluation: EvaluationOut = Field(description="The concerns that follow, which routing acts on.")
+    concerns: dict[str, str] = Field(description="Each label's concern.")
+
+
+class ModelsOut(BaseModel):
+    live: int | None = Field(description="The version classifying now; none: the keyword taxonomy.")
+    training_pending: bool = Field(description="Examples changed since the last training.")
+    last_training: dict[str, object] | None
+    versions: list[ModelSummaryOut]
+
+
+class LiveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(ge=1, le=2**31, description="A stored version, or null for the keyword taxonomy.")
+
+
 UPLOAD_ROWS = {"type": "array", "items": ExampleIn.model_json_schema(), "minItems": 1, "maxItems": MAX_ROWS}
 UPLOAD_CONTENT = {
     JSON_LINES[0]: {
@@ -181,7 +237,7 @@ def router(parts: Components) -> APIRouter:
         if taxonomy.version <= current.version:
             raise HTTPException(409, f"version must be greater than the current {current.version}")
         await parts.store.save_taxonomy(principal.tenant, taxonomy)
-        parts.taxonomies.forget(principal.tenant)
+        parts.classifiers.forget(principal.tenant)
         return taxonomy
 
     @api.post(
@@ -199,6 +255,7 @@ def router(parts: Components) -> APIRouter:
         except InvalidExamples as invalid:
             raise HTTPException(422, str(invalid)) from None
         kept, masked = redacted(examples, region=parts.settings.default_region)
+        await parts.models.changed(principal.tenant)  # first: a crash after storing still trains them
         stored = await parts.store.add_examples(principal.tenant, kept, by=principal.name, now=datetime.now(UTC))
         return ExampleSetOut(**asdict(stored), redacted=masked)
 
@@ -231,7 +288,55 @@ def router(parts: Components) -> APIRouter:
         ]
         return Response(b"".join(lines), media_type=JSON_LINES[0])
 
+    @api.get(
+        "/models",
+        response_model=ModelsOut,
+        dependencies=[requires(Role.ADMIN)],
+        summary="The tenant's concern model versions, oldest first, which one is live, and the last training",
+    )
+    async def models(principal: CurrentPrincipal) -> ModelsOut:
+        return await _models_out(parts, principal.tenant)
+
+    @api.get(
+        "/models/{version}",
+        response_model=ModelVersionOut,
+        dependencies=[requires(Role.ADMIN)],
+        summary="One version's evaluation on the held-back examples: per-label F1 and the confusions",
+    )
+    async def model_version(
+        principal: CurrentPrincipal, version: Annotated[int, Path(ge=1, le=2**31)]
+    ) -> ModelVersionOut:
+        found = await parts.models.version(principal.tenant, version)
+        if found is None:
+            raise HTTPException(404, f"no model version {version}")
+        live = (await parts.models.learning(principal.tenant)).live
+        return ModelVersionOut.model_validate(found | {"live": found["version"] == live})
+
+    @api.put(
+        "/models/live",
+        response_model=ModelsOut,
+        dependencies=[requires(Role.ADMIN)],
+        summary="Make a stored version live (a rollback), or none: the keyword taxonomy classifies again",
+    )
+    async def set_live(principal: CurrentPrincipal, choice: LiveIn) -> ModelsOut:
+        if choice.version is not None and await parts.models.version(principal.tenant, choice.version) is None:
+            raise HTTPException(404, f"no model version {choice.version}")
+        await parts.models.set_live(principal.tenant, choice.version)
+        parts.classifiers.forget(principal.tenant)
+        return await _models_out(parts, principal.tenant)
+
     return api
+
+
+async def _models_out(parts: Components, tenant: str) -> ModelsOut:
+    learning = await parts.models.learning(tenant)
+    versions = [
+        ModelSummaryOut.model_validate(found | {"live": found["version"] == learning.live})
+        for found in await parts.models.versions(tenant)
+    ]
+    return ModelsOut(
+        live=learning.live, training_pending=learning.pending, last_training=learning.last_training, versions=versions
+    )
 
 
 def _submission(principal: Principal, contact: ContactIn, idempotency_key: str | None) -> Submission:

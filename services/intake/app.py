@@ -1,4 +1,5 @@
-"""The intake service's process: the REST and Kafka doors onto one `Intake`, and its republisher."""
+"""The intake service's process: the REST and Kafka doors onto one `Intake`, its republisher, the
+agents' corrections worker and the background trainer."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from frontline.plumbing.service import Runtime, create_service, stop_each
 from frontline.plumbing.settings import Settings
 from services.intake.api import router
 from services.intake.language_detector import LinguaDetector
-from services.intake.service import Intake, Outcome, Submission, Taxonomies
+from services.intake.service import Classifiers, Intake, Outcome, Submission
 from services.intake.settings import IntakeSettings, get_intake_settings
-from services.intake.store import ContactStore
-from services.intake.worker import InboundWorker
+from services.intake.store import ContactStore, ModelStore
+from services.intake.training import Trainer, TrainingProcess
+from services.intake.worker import CorrectionsWorker, InboundWorker
 
 DEFAULT_PORT = 8001
 log = get_logger(__name__)
@@ -27,22 +29,33 @@ class Components:
     """What the routes and the workers share; built when the service starts."""
 
     store: ContactStore
-    taxonomies: Taxonomies
+    models: ModelStore
+    classifiers: Classifiers
     intake: Intake
     rest: Coalescer[Submission, Outcome]
     worker: InboundWorker
+    corrections: CorrectionsWorker
+    trainer: Trainer
 
     def __init__(self, settings: IntakeSettings) -> None:
         self.settings = settings
         self.admission = asyncio.Semaphore(settings.rest_max_in_flight)
         self._republisher: asyncio.Task[None] | None = None
+        self._training: asyncio.Task[None] | None = None
+        self._process = TrainingProcess()
 
     async def setup(self, runtime: Runtime) -> None:
-        self.store = ContactStore(runtime.db)
-        self.taxonomies = Taxonomies(self.store, cache_seconds=self.settings.taxonomy_cache_seconds)
+        self.store, self.models = ContactStore(runtime.db), ModelStore(runtime.db)
+        self.classifiers = Classifiers(
+            self.store,
+            self.models,
+            cache_seconds=self.settings.taxonomy_cache_seconds,
+            unsure_below=self.settings.unsure_below,
+            in_memory=self.settings.models_in_memory,
+        )
         self.intake = Intake(
             store=self.store,
-            taxonomies=self.taxonomies,
+            classifiers=self.classifiers,
             detector=LinguaDetector(),
             publish=runtime.producer.publish,
             clock=lambda: datetime.now(UTC),
@@ -53,18 +66,43 @@ class Components:
         self.worker = InboundWorker(
             runtime.settings, intake=self.intake, max_batch=self.settings.max_batch, door=runtime.door("intake")
         )
+        self.corrections = CorrectionsWorker(
+            runtime.settings,
+            store=self.store,
+            models=self.models,
+            max_batch=self.settings.max_batch,
+            door=runtime.door("intake-learning"),
+        )
+        self.trainer = Trainer(
+            store=self.store,
+            models=self.models,
+            classifiers=self.classifiers,
+            train=self._process,
+            lease=timedelta(seconds=self.settings.training_lease_seconds),
+            clock=lambda: datetime.now(UTC),
+        )
         await self.worker.start()
+        await self.corrections.start()
         self._republisher = asyncio.create_task(self._republish(), name="intake-republisher")
-        runtime.supervise({"intake_worker": self.worker.ready}, self.worker.task, self._republisher)
+        self._training = asyncio.create_task(self._train(), name="intake-trainer")
+        runtime.supervise(
+            {"intake_worker": self.worker.ready, "intake_learning_worker": self.corrections.ready},
+            self.worker.task,
+            self.corrections.task,
+            self._republisher,
+            self._training,
+        )
 
     async def teardown(self, runtime: Runtime) -> None:
-        async def republisher() -> None:
-            if self._republisher is not None:
-                self._republisher.cancel()
-                await asyncio.gather(self._republisher, return_exceptions=True)
+        async def tasks() -> None:
+            for task in (self._republisher, self._training):
+                if task is not None:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+            self._process.close()
 
         await stop_each(
-            [("worker", self.worker.stop), ("republisher", republisher)],
+            [("worker", self.worker.stop), ("corrections", self.corrections.stop), ("tasks", tasks)],
             seconds=runtime.settings.shutdown_grace_seconds,
         )
 
@@ -79,6 +117,18 @@ class Components:
                 if not caused_by_infrastructure(error):
                     raise
                 log.warning("republishing waits for the store and broker", error=reason_of(error))
+
+    async def _train(self) -> None:
+        """Every `training_poll_seconds`, trains the tenants whose examples changed; an outage is
+        waited out until the next round (the lease runs out and the training is done again)."""
+        while True:
+            await asyncio.sleep(self.settings.training_poll_seconds)
+            try:
+                await self.trainer.round()
+            except Exception as error:
+                if not caused_by_infrastructure(error):
+                    raise
+                log.warning("training waits for the store", error=reason_of(error))
 
 
 def create(settings: Settings) -> FastAPI:

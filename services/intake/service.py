@@ -29,9 +29,11 @@ from frontline.plumbing.kernel import caused_by_infrastructure, reason_of
 from frontline.plumbing.logging import get_logger
 from services.intake.core.identity import Identity, InvalidIdentifier, normalise
 from services.intake.core.language import LanguageDetector
-from services.intake.core.taxonomy import Classifier
+from services.intake.core.learned import ConcernModel, LearnedClassifier
+from services.intake.core.learning import IntentModel
+from services.intake.core.taxonomy import Classifier, Taxonomy
 from services.intake.core.understanding import ContactInFuture, Understanding, check_arrival, repeats, understand
-from services.intake.store import ContactStore, Pending, Visit, Visited, pending_of
+from services.intake.store import ContactStore, ModelStore, Pending, Visit, Visited, pending_of
 from services.intake.taxonomy import default_taxonomy
 
 _CONTACT_NAMESPACE = UUID("0b6f9a52-63d4-4f0e-9d0e-4e1f6c2b7a31")
@@ -70,22 +72,53 @@ Publish = Callable[[Event], Awaitable[None]]
 Clock = Callable[[], datetime]
 
 
-class Taxonomies:
-    """Each tenant's classifier, cached for a while; the shipped default when a tenant has none."""
+class Classifiers:
+    """Each tenant's classifier, cached for a while: its live concern model once one has beaten the
+    keywords, else its keyword taxonomy (the shipped default when it has none). Models are loaded
+    once per version, the least recently used dropped beyond `in_memory`."""
 
-    def __init__(self, store: ContactStore, *, cache_seconds: float) -> None:
-        self._store, self._cache_seconds = store, cache_seconds
-        self._cache: dict[str, tuple[float, Classifier]] = {}
-        self._default = Classifier(default_taxonomy())
+    def __init__(
+        self, store: ContactStore, models: ModelStore, *, cache_seconds: float, unsure_below: float, in_memory: int
+    ) -> None:
+        self._store, self._models, self._cache_seconds = store, models, cache_seconds
+        self._unsure_below, self._in_memory = unsure_below, in_memory
+        self._cache: dict[str, tuple[float, Classifier | LearnedClassifier]] = {}
+        self._loaded: OrderedDict[tuple[str, int], ConcernModel] = OrderedDict()
 
-    async def classifier(self, tenant: str) -> Classifier:
+    async def classifier(self, tenant: str) -> Classifier | LearnedClassifier:
         cached = self._cache.get(tenant)
         if cached and time.monotonic() - cached[0] < self._cache_seconds:
             return cached[1]
-        taxonomy = await self._store.taxonomy(tenant)
-        classifier = Classifier(taxonomy) if taxonomy else self._default
+        taxonomy = await self.taxonomy(tenant)
+        live = await self.live(tenant)
+        classifier: Classifier | LearnedClassifier = (
+            LearnedClassifier(live, taxonomy, unsure_below=self._unsure_below) if live else Classifier(taxonomy)
+        )
         self._cache[tenant] = (time.monotonic(), classifier)
         return classifier
+
+    async def taxonomy(self, tenant: str) -> Taxonomy:
+        return await self._store.taxonomy(tenant) or default_taxonomy()
+
+    async def live(self, tenant: str) -> ConcernModel | None:
+        """The tenant's live model, loaded once per version (away from the event loop)."""
+        version = (await self._models.learning(tenant)).live
+        if version is None:
+            return None
+        loaded = self._loaded.get((tenant, version))
+        if loaded is None:
+            found = await self._models.model(tenant, version)
+            if found is None:
+                log.error("the live model is missing", tenant=tenant, version=version)
+                return None
+            data, summary = found
+            model = await asyncio.to_thread(IntentModel.from_bytes, data)
+            loaded = ConcernModel(model, summary["concerns"], version=version)
+            self._loaded[(tenant, version)] = loaded
+            while len(self._loaded) > self._in_memory:
+                self._loaded.popitem(last=False)
+        self._loaded.move_to_end((tenant, version))
+        return loaded
 
     def forget(self, tenant: str) -> None:
         self._cache.pop(tenant, None)
@@ -131,14 +164,14 @@ class Intake:
         self,
         *,
         store: ContactStore,
-        taxonomies: Taxonomies,
+        classifiers: Classifiers,
         detector: LanguageDetector,
         publish: Publish,
         clock: Clock,
         region: str,
         stale_after: timedelta,
     ) -> None:
-        self._store, self._taxonomies, self._detector = store, taxonomies, detector
+        self._store, self._classifiers, self._detector = store, classifiers, detector
         self._publish, self._clock, self._region = publish, clock, region
         self._stale_after = stale_after
         # what the first attempt at a contact found (new customer, repeat): a batch retried after a
@@ -220,7 +253,7 @@ class Intake:
         classifications = {}
         for index, arrival in arrivals.items():
             submission = arrival.submission
-            classifier = await self._taxonomies.classifier(submission.tenant)
+            classifier = await self._classifiers.classifier(submission.tenant)
             classifications[index] = classifier.classify(subject=submission.data.subject, text=submission.data.text)
             customer_id, linked = customers[index]
             visits[index] = Visit(

@@ -18,7 +18,25 @@ class IntakeSettings(BaseSettings):
         default=10.0, gt=0, description="A stored contact whose event is not yet published is re-sent after this."
     )
     taxonomy_cache_seconds: float = Field(
-        default=30.0, ge=0, description="How long a tenant's taxonomy is cached per process."
+        default=30.0, ge=0, description="How long a tenant's taxonomy and live model choice are cached per process."
+    )
+    unsure_below: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A concern model's confidence below which a contact routes as unsure (the fallback concern).",
+    )
+    training_poll_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="How often intake looks for tenants whose examples changed."
+    )
+    training_lease_seconds: float = Field(
+        default=1800.0,
+        ge=60,
+        le=86_400,
+        description="How long one process may train a tenant before another may take it over (after a crash).",
+    )
+    models_in_memory: int = Field(
+        default=20, ge=1, le=1000, description="Live concern models kept loaded per process (least recently used go)."
     )
     rest_max_in_flight: int = Field(
         default=2000,

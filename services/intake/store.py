@@ -22,13 +22,14 @@ read-then-write race. Nothing on the hot path filters on other fields or scans a
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from bson import Binary
 from pymongo import ReturnDocument
 
 from frontline.contracts.contacts import ContactReceived
@@ -113,6 +114,11 @@ class ContactStore:
         if found is None or found["tenant"] != tenant:
             return None
         return ContactReceived.model_validate(found["event"])
+
+    async def contacts_by_id(self, contact_ids: list[str]) -> dict[str, ContactReceived]:
+        """The stored contacts among these ids (of any tenant: the caller checks)."""
+        found = await by_ids(self._contacts, contact_ids)
+        return {ident: ContactReceived.model_validate(doc["event"]) for ident, doc in found.items()}
 
     async def pending(self, contact_id: str) -> Pending | None:
         found = await self._outbox.find_one({"_id": contact_id})
@@ -328,7 +334,7 @@ def _row(example: ExampleIn) -> dict[str, str]:
     return {key: value for key, value in row.items() if value is not None}
 
 
-def _example(row: dict[str, str]) -> ExampleIn:
+def _example(row: dict[str, Any]) -> ExampleIn:
     return ExampleIn(text=row["t"], intent=row.get("i"), concern=row.get("c"), language=row.get("l"))
 
 
@@ -364,3 +370,149 @@ def pending_of(doc: dict[str, Any]) -> Pending:
 
 def _profile(doc: dict[str, Any]) -> CustomerProfile:
     return CustomerProfile.model_validate({**doc, "customer_id": doc["_id"]})
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MODEL_PART_BYTES = 4 * 1024 * 1024
+CONFUSIONS_KEPT = 50
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What an agent said a contact was about, at wrap-up, beside the contact's redacted text."""
+
+    tenant: str
+    contact_id: str
+    text: str
+    intent: str | None
+    concern: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Learning:
+    """A tenant's learning state: the live model version, and whether examples changed since the
+    last training."""
+
+    live: int | None
+    pending: bool
+    last_training: dict[str, Any] | None
+
+
+class ModelStore:
+    """Model versions and what they learn from.
+
+    - `intake_learning`     `_id` = tenant: the live version, the versions reserved, a change count
+                            and `pending` (examples changed since the last training), a training lease
+    - `intake_models`       `_id` = `tenant|version`: a version's evaluation and verdict
+    - `intake_model_parts`  `_id` = `tenant|version|part`: the model's bytes, 4 MiB to a document;
+                            written before the version's document, so a listed version is whole
+    - `intake_corrections`  `_id` = `tenant|contact id`: the concern or intent an agent gave at wrap-up
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._learning = db["intake_learning"]
+        self._models = db["intake_models"]
+        self._parts = db["intake_model_parts"]
+        self._corrections = db["intake_corrections"]
+
+    async def changed(self, tenant: str, count: int = 1) -> None:
+        """Marks the tenant's examples as changed: the next training round trains it."""
+        await self._learning.update_one(
+            {"_id": tenant},
+            {"$inc": {"changes": count}, "$set": {"pending": True}, "$setOnInsert": {"lease_until": EPOCH}},
+            upsert=True,
+        )
+
+    async def learning(self, tenant: str) -> Learning:
+        found = await self._learning.find_one({"_id": tenant}) or {}
+        return Learning(found.get("live"), bool(found.get("pending")), found.get("last_training"))
+
+    async def claim(self, *, now: datetime, lease: timedelta, limit: int = 10) -> list[tuple[str, int]]:
+        """Tenants waiting to be trained whose lease this call took: (tenant, change count seen)."""
+        waiting = self._learning.find({"pending": True}, {"_id": 1}).limit(limit)
+        claimed = []
+        for tenant in [doc["_id"] async for doc in waiting]:
+            taken = await self._learning.find_one_and_update(
+                {"_id": tenant, "pending": True, "lease_until": {"$lt": now}},
+                {"$set": {"lease_until": now + lease}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if taken is not None:
+                claimed.append((tenant, int(taken.get("changes", 0))))
+        return claimed
+
+    async def trained(self, tenant: str, seen: int, outcome: dict[str, Any]) -> None:
+        """Ends a training: waiting no more unless examples changed while it ran; the lease freed."""
+        await self._learning.update_one({"_id": tenant, "changes": seen}, {"$set": {"pending": False}})
+        await self._learning.update_one({"_id": tenant}, {"$set": {"lease_until": EPOCH, "last_training": outcome}})
+
+    async def add_corrections(self, corrections: list[Correction]) -> dict[str, int]:
+        """Stores the corrections not seen before; how many were new, by tenant."""
+        documents: list[dict[str, Any]] = [
+            {
+                "_id": f"{c.tenant}|{c.contact_id}",
+                "tenant": c.tenant,
+                **_row(ExampleIn(text=c.text, intent=c.intent, concern=c.concern)),
+                "at": c.at,
+            }
+            for c in corrections
+        ]
+        inserted = await _inserted(self._corrections, documents)
+        return dict(Counter(doc["tenant"] for doc in documents if doc["_id"] in inserted))
+
+    async def corrections(self, tenant: str, *, limit: int) -> list[ExampleIn]:
+        """The tenant's corrections, newest first."""
+        cursor = self._corrections.find(_of_tenant(tenant)).sort("at", -1).limit(limit)
+        return [_example(doc) async for doc in cursor]
+
+    async def save(self, tenant: str, model: bytes, summary: dict[str, Any], *, live: bool) -> int:
+        """Stores a model version with its evaluation; makes it live if `live`. Its version number."""
+        reserved = await self._learning.find_one_and_update(
+            {"_id": tenant},
+            {"$inc": {"versions": 1}, "$setOnInsert": {"lease_until": EPOCH}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        assert reserved is not None  # upserted
+        version = int(reserved["versions"])
+        parts = [
+            {"_id": f"{tenant}|{version:08d}|{number:04d}", "data": Binary(model[start : start + MODEL_PART_BYTES])}
+            for number, start in enumerate(range(0, len(model), MODEL_PART_BYTES))
+        ]
+        await self._parts.insert_many(parts, ordered=True)
+        await self._models.insert_one(
+            {"_id": f"{tenant}|{version:08d}", "tenant": tenant, "version": version, "parts": len(parts), **summary}
+        )
+        if live:
+            await self.set_live(tenant, version)
+        return version
+
+    async def set_live(self, tenant: str, version: int | None) -> None:
+        await self._learning.update_one(
+            {"_id": tenant}, {"$set": {"live": version}, "$setOnInsert": {"lease_until": EPOCH}}, upsert=True
+        )
+
+    async def versions(self, tenant: str) -> list[dict[str, Any]]:
+        """Every stored version's summary, oldest first."""
+        cursor = self._models.find(_of_tenant(tenant)).sort("_id", 1)
+        return [doc async for doc in cursor]
+
+    async def version(self, tenant: str, version: int) -> dict[str, Any] | None:
+        return await self._models.find_one({"_id": f"{tenant}|{version:08d}"})
+
+    async def model(self, tenant: str, version: int) -> tuple[bytes, dict[str, Any]] | None:
+        """A version's bytes and summary."""
+        summary = await self.version(tenant, version)
+        if summary is None:
+            return None
+        ids = [f"{tenant}|{version:08d}|{number:04d}" for number in range(summary["parts"])]
+        found = await by_ids(self._parts, ids)
+        if len(found) != len(ids):
+            raise LookupError(f"model {version} of {tenant} is missing parts")
+        return b"".join(bytes(found[ident]["data"]) for ident in ids), summary
+
+
+def _of_tenant(tenant: str) -> dict[str, Any]:
+    """Documents whose `_id` starts with `tenant|`."""
+    return {"_id": {"$gt": f"{tenant}|", "$lt": f"{tenant}}}"}}

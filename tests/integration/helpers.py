@@ -129,9 +129,13 @@ async def read_from(bootstrap: str, start: dict[TopicPartition, int], *, count: 
 
 
 def service_environment(settings: Settings, port: int) -> dict[str, str]:
-    """The environment of a service process under test: its own port, the test database, real servers."""
+    """The environment of a service process under test: its own port, the test database, real servers.
+    Intake trains concern models only where a test asks for it (tests/integration/test_intake_learning.py,
+    in a database of its own): a model learned from another test's examples would change how that
+    tenant's contacts are classified in every test after it."""
     return {
         **os.environ,
+        "FRONTLINE_INTAKE_TRAINING_POLL_SECONDS": "3600",
         "FRONTLINE_ENVIRONMENT": "test",
         "FRONTLINE_HTTP_PORT": str(port),
         "FRONTLINE_MONGODB_DATABASE": settings.mongodb_database,

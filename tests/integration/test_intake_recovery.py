@@ -7,8 +7,8 @@ import pytest
 import pytest_asyncio
 
 from frontline.contracts.contacts import ContactSubmittedData
-from services.intake.service import Intake, Submission, Taxonomies
-from services.intake.store import ContactStore
+from services.intake.service import Classifiers, Intake, Submission
+from services.intake.store import ContactStore, ModelStore
 
 
 class Clock:
@@ -44,10 +44,10 @@ async def own_db(mongo_client, settings):
     await mongo_client.drop_database(name)
 
 
-def intake_on(store: ContactStore, clock: Clock, publish) -> Intake:
+def intake_on(db, store: ContactStore, clock: Clock, publish) -> Intake:
     return Intake(
         store=store,
-        taxonomies=Taxonomies(store, cache_seconds=0),
+        classifiers=Classifiers(store, ModelStore(db), cache_seconds=0, unsure_below=0.5, in_memory=1),
         detector=English(),
         publish=publish,
         clock=clock,
@@ -58,7 +58,7 @@ def intake_on(store: ContactStore, clock: Clock, publish) -> Intake:
 
 async def test_a_crash_before_publishing_is_finished_by_the_sweeper_with_the_same_event(own_db):
     store, clock, publish = ContactStore(own_db), Clock(), CrashOnce()
-    intake = intake_on(store, clock, publish)
+    intake = intake_on(own_db, store, clock, publish)
     submission = Submission(
         tenant="acme",
         source="recovery-test",
@@ -95,7 +95,7 @@ async def test_a_crash_before_the_contact_is_stored_is_finished_from_the_outbox(
     async def publish(event) -> None:
         published.append(str(event.id))
 
-    intake = intake_on(store, clock, publish)
+    intake = intake_on(own_db, store, clock, publish)
     data = ContactSubmittedData.model_validate(
         {
             "channel": "chat",
@@ -123,7 +123,7 @@ async def test_an_outbox_entry_that_cannot_be_finished_is_set_aside_and_the_othe
             raise OverflowError("date value out of range")  # what a message of its own causes
         published.append(str(event.id))
 
-    intake = intake_on(store, clock, publish)
+    intake = intake_on(own_db, store, clock, publish)
     pendings = []
     for text in ("poison", "fine"):
         data = ContactSubmittedData.model_validate(

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from services.intake.core.learning import (
     Verdict,
     evaluate,
     hold_back,
+    log_loss,
     score,
     train,
     verdict,
@@ -89,6 +90,12 @@ class ConcernModel:
         for row, code in enumerate(self._concern_of):
             self._to_concern[row, index[code]] = 1.0
 
+    def probability(self, text: str, concern: str) -> float:
+        """The summed probability of the intents of `concern` (0 for a concern it never learned)."""
+        if concern not in self._codes:
+            return 0.0
+        return float(self.model.probabilities(text) @ self._to_concern[:, self._codes.index(concern)])
+
     def concern(self, text: str) -> tuple[IntentGuess, ConcernGuess]:
         """The likeliest intent, and the likeliest concern with the summed probability of its intents."""
         probabilities = self.model.probabilities(text)
@@ -148,13 +155,15 @@ def train_candidate(examples: list[ExampleIn], taxonomy: Taxonomy, live: Concern
     texts = [example.text for example in held]
     truth = [concerns[example.label] for example in held]
 
-    def concerns_by(classify: Callable[[str], str]) -> Evaluation:
-        return score(truth, [classify(text) for text in texts])
+    def concerns_by(model: ConcernModel) -> Evaluation:
+        evaluation = score(truth, [model.concern(text)[1].code for text in texts])
+        loss = log_loss([model.probability(text, true) for text, true in zip(texts, truth, strict=True)])
+        return replace(evaluation, log_loss=round(loss, 6))
 
-    keywords, candidate = Classifier(taxonomy), ConcernModel(model, concerns, version=0)
-    concern = concerns_by(lambda text: candidate.concern(text)[1].code)
-    live_score = concerns_by(lambda text: live.concern(text)[1].code) if live is not None else None
-    keyword_score = concerns_by(lambda text: keywords.classify(subject=None, text=text).guess.code)
+    keywords = Classifier(taxonomy)
+    concern = concerns_by(ConcernModel(model, concerns, version=0))
+    live_score = concerns_by(live) if live is not None else None
+    keyword_score = score(truth, [keywords.classify(subject=None, text=text).guess.code for text in texts])
     return Candidate(
         model=model.to_bytes(),
         concerns=concerns,

@@ -30,6 +30,7 @@ from sklearn.pipeline import Pipeline, make_union
 WORDS = r"(?u)\b\w+\b"
 STRENGTH = 20.0  # inverse regularisation: chosen by cross-validation (docs/design/classifier.md)
 ALTERNATIVES = 3
+TIE = 1e-9  # macro-F1 scores closer than this are equal
 MAX_FEATURES = 50_000  # per kind of feature: bounds a model's memory (BANKING77 needs 36,384 in all)
 MAX_LABELS = 1_000
 FORMAT = 1  # of a stored model: raise it when the features change
@@ -57,6 +58,7 @@ class Evaluation:
     macro_f1: float
     f1_by_label: dict[str, float]
     confusions: tuple[tuple[str, str, int], ...]  # (labelled, predicted, count), most frequent first
+    log_loss: float | None = None  # mean -ln(probability given to the truth), where there are probabilities
 
 
 class TooFewExamples(ValueError):
@@ -255,14 +257,27 @@ class Verdict:
 def verdict(candidate: Evaluation, live: Evaluation | None, keywords: Evaluation) -> Verdict:
     """Whether a new model version replaces what classifies now. All three are scored on the same
     held-back examples by concern macro-F1, what routing acts on; the candidate must beat the
-    better of the live model and the keyword taxonomy (a tie keeps what runs)."""
+    better of the live model and the keyword taxonomy. On a tie with the live model the one that
+    gives the true concerns more probability (the lower log-loss) wins; otherwise a tie keeps what runs."""
     if candidate.examples == 0:
         return Verdict(False, "no held-back examples to check it on")
-    rivals = [(keywords, "the keyword taxonomy"), *([(live, "the live model")] if live is not None else [])]
-    rival, name = max(rivals, key=lambda pair: pair[0].macro_f1)
-    if candidate.macro_f1 > rival.macro_f1:
+    rivals = [*([(live, "the live model")] if live is not None else []), (keywords, "the keyword taxonomy")]
+    rival, name = max(rivals, key=lambda pair: pair[0].macro_f1)  # the live model first: it wins a tie
+    if candidate.macro_f1 > rival.macro_f1 + TIE:
         return Verdict(True, f"macro-F1 {candidate.macro_f1:.3f} beats {name}'s {rival.macro_f1:.3f}")
+    tied = abs(candidate.macro_f1 - rival.macro_f1) <= TIE
+    if tied and candidate.log_loss is not None and rival.log_loss is not None and candidate.log_loss < rival.log_loss:
+        return Verdict(
+            True,
+            f"macro-F1 {candidate.macro_f1:.3f} ties {name}'s, and its log-loss {candidate.log_loss:.4f} "
+            f"beats {rival.log_loss:.4f}",
+        )
     return Verdict(False, f"macro-F1 {candidate.macro_f1:.3f} does not beat {name}'s {rival.macro_f1:.3f}")
+
+
+def log_loss(probabilities_of_truth: Sequence[float]) -> float:
+    """Mean -ln p of the true labels (p floored at 1e-12): lower is better, 0 is certain and right."""
+    return float(np.mean(-np.log(np.maximum(np.asarray(probabilities_of_truth, dtype=float), 1e-12))))
 
 
 def cross_predict(

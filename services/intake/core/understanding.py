@@ -54,7 +54,7 @@ def understand(
 ) -> ContactReceivedData:
     """Everything routing and upsell need; the text leaves here redacted.
 
-    `classification` comes from `Classifier.classify` on the original subject and text, first,
+    `classification` comes from the tenant's classifier on the original subject and text, first,
     because whether the contact repeats an earlier one depends on its concern."""
     subject = redact(submission.subject or "", region=context.region)
     text = redact(submission.text, region=context.region)
@@ -82,6 +82,9 @@ def understand(
         redactions=sorted(set(subject.kinds) | set(text.kinds)),
         language=language,
         concern=classification.guess,
+        intent=classification.intent,
+        unsure=classification.unsure,
+        model_version=classification.model_version,
         required_skills=classification.skills,
         priority=priority.value,
         priority_reasons=priority.reasons,

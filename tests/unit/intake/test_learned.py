@@ -77,7 +77,8 @@ def test_below_the_threshold_the_contact_goes_to_the_fallback_flagged_unsure_wit
     result = LearnedClassifier(MODEL, TAXONOMY, unsure_below=0.99).classify(subject=None, text="hello there")
     assert (result.guess.code, result.unsure) == ("general", True)
     assert result.skills == TAXONOMY.concern("general").skills
-    assert result.intent is not None and result.intent.code in MODEL.model.labels
+    assert result.intent is not None
+    assert result.intent.code in MODEL.model.labels
 
 
 def test_a_concern_the_taxonomy_no_longer_has_routes_as_unsure() -> None:
@@ -93,7 +94,8 @@ def test_a_concern_the_taxonomy_no_longer_has_routes_as_unsure() -> None:
 def test_unsure_exactly_when_the_best_concern_is_below_the_threshold(text: str, threshold: float) -> None:
     result = LearnedClassifier(MODEL, TAXONOMY, unsure_below=threshold).classify(subject=None, text=text)
     intent, best = MODEL.concern(text)
-    assert 0 <= best.confidence <= 1 and intent.confidence <= best.confidence + 1e-4
+    assert 0 <= best.confidence <= 1
+    assert intent.confidence <= best.confidence + 1e-4
     assert result.unsure == (best.confidence < threshold)
     assert result.guess.code == ("general" if result.unsure else best.code)
 
@@ -118,7 +120,8 @@ def test_a_first_version_that_beats_the_keywords_is_promoted_and_its_evaluation_
     assert stored.concern("my card has still not arrived")[1].code == "orders_delivery"
 
     again = train_candidate(uploaded, TAXONOMY, live=stored)
-    assert not again.verdict.promote and "live model" in again.verdict.reason
+    assert not again.verdict.promote
+    assert "live model" in again.verdict.reason
 
 
 def test_training_needs_two_labels() -> None:

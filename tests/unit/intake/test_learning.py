@@ -142,8 +142,10 @@ def test_a_text_given_twice_stays_on_one_side() -> None:
         assert not {e.text for e in training} & {e.text for e in held}
 
 
-def evaluation(macro_f1: float, examples: int = 100) -> Evaluation:
-    return Evaluation(examples=examples, accuracy=macro_f1, macro_f1=macro_f1, f1_by_label={}, confusions=())
+def evaluation(macro_f1: float, examples: int = 100, loss: float | None = None) -> Evaluation:
+    return Evaluation(
+        examples=examples, accuracy=macro_f1, macro_f1=macro_f1, f1_by_label={}, confusions=(), log_loss=loss
+    )
 
 
 @pytest.mark.parametrize(
@@ -155,6 +157,10 @@ def evaluation(macro_f1: float, examples: int = 100) -> Evaluation:
         (evaluation(0.88), evaluation(0.88), evaluation(0.31), False, "does not beat the live model's 0.880"),
         (evaluation(0.6), evaluation(0.5), evaluation(0.7), False, "does not beat the keyword taxonomy's 0.700"),
         (evaluation(0.9, examples=0), None, evaluation(0.1), False, "no held-back examples"),
+        (evaluation(1.0, loss=0.01), evaluation(1.0, loss=0.2), evaluation(0.3), True, "log-loss 0.0100 beats 0.2000"),
+        (evaluation(1.0, loss=0.3), evaluation(1.0, loss=0.2), evaluation(0.3), False, "does not beat the live"),
+        (evaluation(0.5, loss=0.01), None, evaluation(0.5), False, "does not beat the keyword taxonomy's 0.500"),
+        (evaluation(0.5, loss=0.01), evaluation(0.5, loss=0.2), evaluation(0.5), True, "ties the live model's"),
     ],
 )
 def test_a_version_is_promoted_only_when_it_beats_what_classifies_now(

@@ -11,8 +11,8 @@ import pytest
 
 from frontline.contracts.contacts import ContactSubmittedData
 from services.intake.core.customers import CustomerProfile
-from services.intake.service import Accepted, Intake, Refused, Submission, Taxonomies
-from services.intake.store import Pending, Visit, Visited
+from services.intake.service import Accepted, Classifiers, Intake, Refused, Submission
+from services.intake.store import Learning, Pending, Visit, Visited
 
 NOW = datetime(2026, 12, 3, 10, tzinfo=UTC)
 
@@ -97,6 +97,13 @@ def _profile(doc: dict[str, Any]) -> CustomerProfile:
     return CustomerProfile.model_validate({k: v for k, v in doc.items() if k != "concerns"})
 
 
+class NoModels:
+    """The ModelStore contract for a tenant that never trained a model."""
+
+    async def learning(self, tenant: str) -> Learning:
+        return Learning(live=None, pending=False, last_training=None)
+
+
 class English:
     def detect(self, text: str) -> tuple[str, float]:
         return "en", 0.9
@@ -110,7 +117,13 @@ class Published(list):
 def intake_on(store: MemoryStore, published: Published) -> Intake:
     return Intake(
         store=store,  # type: ignore[arg-type]
-        taxonomies=Taxonomies(store, cache_seconds=60),  # type: ignore[arg-type]
+        classifiers=Classifiers(
+            store,  # type: ignore[arg-type]
+            NoModels(),  # type: ignore[arg-type]
+            cache_seconds=60,
+            unsure_below=0.5,
+            in_memory=1,
+        ),
         detector=English(),
         publish=published,
         clock=lambda: NOW,
