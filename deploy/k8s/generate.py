@@ -63,7 +63,7 @@ def _dlqs(topics: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dlq_topic(t) for t in topics)
 
 
-_INTAKE_READS = (Topic.CONTACTS_INBOUND.value,)
+_INTAKE_READS = (Topic.CONTACTS_INBOUND.value, Topic.AGENTS_EVENTS.value)  # agents' wrap-ups teach its model
 _ROUTING_READS = tuple(
     t.value
     for t in (

@@ -1,0 +1,154 @@
+"""The trainer's use case against in-memory repositories with the stores' contracts (the real ones
+run in tests/integration/test_intake_learning.py): a tenant waiting is trained, stored and promoted
+only when the new version beats what runs; one tenant's failure is recorded and the others go on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.intake.core.examples import ExampleIn
+from services.intake.store import ExampleSet, Learning
+from services.intake.taxonomy import default_taxonomy
+from services.intake.training import Trainer, train_from
+from tests.unit.intake.test_learning import CARDS, PASSCODES, REFUNDS
+
+NOW = datetime(2026, 12, 6, 9, tzinfo=UTC)
+
+
+def history(*labels: tuple[list[str], str]) -> list[ExampleIn]:
+    return [
+        ExampleIn(text=f"{text} {suffix}", concern=concern)
+        for texts, concern in labels
+        for text in texts
+        for suffix in ("", "please", "today", "now", "thanks")
+    ]
+
+
+class Examples:
+    """The ContactStore's example-set contract."""
+
+    def __init__(self, sets: dict[str, list[list[ExampleIn]]]) -> None:
+        self.sets = sets
+
+    async def example_sets(self, tenant: str) -> list[ExampleSet]:
+        return [
+            ExampleSet(version=i + 1, examples=len(s), intents=0, concerns=0, by="x", stored_at=NOW, documents=1)
+            for i, s in enumerate(self.sets.get(tenant, []))
+        ]
+
+    async def examples(self, tenant: str, kept: ExampleSet):
+        yield self.sets[tenant][kept.version - 1]
+
+
+class Models:
+    """The ModelStore contract, in dicts."""
+
+    def __init__(self, waiting: list[str]) -> None:
+        self.waiting = {tenant: 1 for tenant in waiting}
+        self.live: dict[str, int] = {}
+        self.saved: dict[str, list[tuple[bytes, dict[str, Any]]]] = {}
+        self.outcomes: dict[str, dict[str, Any]] = {}
+        self.corrected: dict[str, list[ExampleIn]] = {}
+
+    async def claim(self, *, now: datetime, lease: timedelta) -> list[tuple[str, int]]:
+        return list(self.waiting.items())
+
+    async def trained(self, tenant: str, seen: int, outcome: dict[str, Any]) -> None:
+        if self.waiting.get(tenant) == seen:
+            del self.waiting[tenant]
+        self.outcomes[tenant] = outcome
+
+    async def learning(self, tenant: str) -> Learning:
+        return Learning(self.live.get(tenant), tenant in self.waiting, self.outcomes.get(tenant))
+
+    async def corrections(self, tenant: str, *, limit: int) -> list[ExampleIn]:
+        return list(reversed(self.corrected.get(tenant, [])))[:limit]
+
+    async def model(self, tenant: str, version: int) -> tuple[bytes, dict[str, Any]] | None:
+        return self.saved[tenant][version - 1]
+
+    async def save(self, tenant: str, model: bytes, summary: dict[str, Any], *, live: bool) -> int:
+        self.saved.setdefault(tenant, []).append((model, summary))
+        version = len(self.saved[tenant])
+        if live:
+            self.live[tenant] = version
+        return version
+
+
+class Taxonomies:
+    def __init__(self) -> None:
+        self.forgotten: list[str] = []
+
+    async def taxonomy(self, tenant: str):
+        return default_taxonomy()
+
+    def forget(self, tenant: str) -> None:
+        self.forgotten.append(tenant)
+
+
+async def train_here(examples, taxonomy, live):
+    return train_from(examples, taxonomy, live)
+
+
+def trainer(examples: Examples, models: Models, taxonomies: Taxonomies) -> Trainer:
+    return Trainer(
+        store=examples,  # type: ignore[arg-type]
+        models=models,  # type: ignore[arg-type]
+        classifiers=taxonomies,  # type: ignore[arg-type]
+        train=train_here,
+        lease=timedelta(minutes=30),
+        clock=lambda: NOW,
+    )
+
+
+async def test_a_waiting_tenant_is_trained_promoted_and_its_classifier_reloaded() -> None:
+    uploads = Examples({"acme": [history((CARDS, "orders_delivery"), (REFUNDS, "returns_refunds"))]})
+    models, taxonomies = Models(["acme"]), Taxonomies()
+    [done] = await trainer(uploads, models, taxonomies).round()
+    assert (done.tenant, done.outcome["outcome"], done.outcome["version"]) == ("acme", "promoted", 1)
+    assert done.outcome["examples"] == 60
+    assert models.live == {"acme": 1}
+    assert not models.waiting
+    assert taxonomies.forgotten == ["acme"]
+    summary = models.saved["acme"][0][1]
+    assert summary["trained_on"] + summary["held_back"] == 60
+    assert summary["concerns"] == {"orders_delivery": "orders_delivery", "returns_refunds": "returns_refunds"}
+
+
+async def test_the_same_examples_again_do_not_replace_the_live_version() -> None:
+    uploads = Examples({"acme": [history((CARDS, "orders_delivery"), (REFUNDS, "returns_refunds"))]})
+    models = Models(["acme"])
+    await trainer(uploads, models, Taxonomies()).round()
+    models.waiting = {"acme": 2}
+    [again] = await trainer(uploads, models, Taxonomies()).round()
+    assert again.outcome["outcome"] == "kept"
+    assert models.live == {"acme": 1}
+    assert len(models.saved["acme"]) == 2
+
+
+async def test_an_agents_correction_overrides_the_history_for_the_same_text() -> None:
+    uploads = Examples({"acme": [history((CARDS, "orders_delivery"), (PASSCODES, "account_access"))]})
+    models = Models(["acme"])
+    corrected = f"{CARDS[0]} please"
+    models.corrected["acme"] = [ExampleIn(text=corrected, concern="account_access")]
+    [done] = await trainer(uploads, models, Taxonomies()).round()
+    assert done.outcome["examples"] == 60  # the corrected text counted once, with the agent's label
+
+
+async def test_too_few_labels_and_a_failure_are_recorded_and_the_next_tenant_is_still_trained() -> None:
+    broken = ExampleIn.model_construct(text=None, intent=None, concern=None)  # what a damaged store might hold
+    uploads = Examples(
+        {
+            "one": [history((CARDS, "orders_delivery"))],
+            "bad": [[broken]],
+            "acme": [history((CARDS, "orders_delivery"), (REFUNDS, "returns_refunds"))],
+        }
+    )
+    models = Models(["one", "bad", "acme"])
+    outcomes = {done.tenant: done.outcome for done in await trainer(uploads, models, Taxonomies()).round()}
+    assert outcomes["one"]["outcome"] == "not trained"
+    assert "at least two labels" in outcomes["one"]["reason"]
+    assert outcomes["bad"]["outcome"] == "failed"
+    assert outcomes["acme"]["outcome"] == "promoted"
+    assert not models.waiting
