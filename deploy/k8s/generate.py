@@ -86,7 +86,7 @@ SERVICES = (
         "the front door: validates, identifies, understands and redacts contacts",
         reads=_INTAKE_READS,
         writes=(Topic.CONTACTS_RECEIVED.value, *_dlqs(_INTAKE_READS)),
-        memory="1Gi",  # lingua's language models
+        memory="2Gi",  # lingua's language models, and a training process of up to 2 GiB (address space)
         env=(("FRONTLINE_INTAKE_DEFAULT_REGION", "NL"),),
     ),
     ServiceSpec(

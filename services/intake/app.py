@@ -42,7 +42,7 @@ class Components:
         self.admission = asyncio.Semaphore(settings.rest_max_in_flight)
         self._republisher: asyncio.Task[None] | None = None
         self._training: asyncio.Task[None] | None = None
-        self._process = TrainingProcess()
+        self._process = TrainingProcess(max_bytes=settings.training_max_memory_bytes)
 
     async def setup(self, runtime: Runtime) -> None:
         self.store, self.models = ContactStore(runtime.db), ModelStore(runtime.db)

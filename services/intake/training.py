@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import resource
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -44,16 +45,27 @@ def train_from(examples: list[ExampleIn], taxonomy: Taxonomy, live: Live | None)
     return train_candidate(examples, taxonomy, model)
 
 
-class TrainingProcess:
-    """Runs trainings one at a time in a child process; a child that dies (out of memory, killed) is
-    replaced, and that training reported as failed."""
+def _limit_memory(max_bytes: int) -> None:
+    """In the training process: allocations beyond `max_bytes` raise MemoryError there, so a tenant's
+    too-large training fails with a reason instead of the pod's whole memory going."""
+    resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
 
-    def __init__(self) -> None:
+
+class TrainingProcess:
+    """Runs trainings one at a time in a child process held to `max_bytes` of memory; a child that
+    dies (killed) is replaced, and that training reported as failed."""
+
+    def __init__(self, *, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
         self._pool = self._new_pool()
 
-    @staticmethod
-    def _new_pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_limit_memory,
+            initargs=(self._max_bytes,),
+        )
 
     async def __call__(self, examples: list[ExampleIn], taxonomy: Taxonomy, live: Live | None) -> Candidate:
         try:
@@ -61,6 +73,11 @@ class TrainingProcess:
         except BrokenProcessPool:
             self._pool = self._new_pool()
             raise RuntimeError("the training process died") from None
+        except MemoryError:
+            limit = f"{self._max_bytes / 2**30:.2f} GiB"
+            raise MemoryError(
+                f"the training needs more than {limit} (FRONTLINE_INTAKE_TRAINING_MAX_MEMORY_BYTES)"
+            ) from None
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -4,13 +4,18 @@ only when the new version beats what runs; one tenant's failure is recorded and 
 
 from __future__ import annotations
 
+import asyncio
+import random
+import string
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from services.intake.core.examples import ExampleIn
 from services.intake.store import ExampleSet, Learning
 from services.intake.taxonomy import default_taxonomy
-from services.intake.training import Trainer, train_from
+from services.intake.training import Trainer, TrainingProcess, train_from
 from tests.unit.intake.test_learning import CARDS, PASSCODES, REFUNDS
 
 NOW = datetime(2026, 12, 6, 9, tzinfo=UTC)
@@ -152,3 +157,24 @@ async def test_too_few_labels_and_a_failure_are_recorded_and_the_next_tenant_is_
     assert outcomes["bad"]["outcome"] == "failed"
     assert outcomes["acme"]["outcome"] == "promoted"
     assert not models.waiting
+
+
+def test_a_training_beyond_the_memory_limit_fails_with_the_reason_and_the_next_one_trains() -> None:
+    draw = random.Random(1)
+    words = ["".join(draw.choices(string.ascii_lowercase, k=8)) for _ in range(50_000)]
+    huge = [
+        ExampleIn(text=" ".join(draw.choices(words, k=60)), concern=draw.choice(["billing", "orders_delivery"]))
+        for _ in range(60_000)
+    ]
+    small = history((CARDS, "orders_delivery"), (REFUNDS, "returns_refunds"))
+    process = TrainingProcess(max_bytes=1024**3)
+
+    async def both() -> None:
+        with pytest.raises(MemoryError, match="TRAINING_MAX_MEMORY_BYTES"):
+            await process(huge, default_taxonomy(), None)
+        assert (await process(small, default_taxonomy(), None)).verdict.promote
+
+    try:
+        asyncio.run(both())
+    finally:
+        process.close()
