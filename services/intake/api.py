@@ -28,7 +28,7 @@ from services.intake.core.examples import (
 from services.intake.core.identity import InvalidIdentifier, normalise
 from services.intake.core.taxonomy import Taxonomy
 from services.intake.service import Accepted, Outcome, Refused, Submission
-from services.intake.store import ReferenceTaken
+from services.intake.store import EPOCH, ReferenceTaken
 from services.intake.taxonomy import default_taxonomy
 
 if TYPE_CHECKING:
@@ -102,6 +102,9 @@ class EvaluationOut(BaseModel):
 class ModelSummaryOut(BaseModel):
     version: int
     live: bool
+    stored: bool = Field(
+        description="Its model is kept and can be made live; older versions keep only their evaluation."
+    )
     trained_at: datetime
     trained_on: int = Field(description="Examples it learned from.")
     held_back: int = Field(description="Examples it was measured on.")
@@ -122,7 +125,12 @@ class ModelVersionOut(ModelSummaryOut):
 
 class ModelsOut(BaseModel):
     live: int | None = Field(description="The version classifying now; none: the keyword taxonomy.")
+    live_by: str | None = Field(description="Who made it live: `training`, or the API key that chose it.")
+    live_since: datetime | None
     training_pending: bool = Field(description="Examples changed since the last training.")
+    next_training: datetime | None = Field(
+        description="When a pending training may start at the earliest; none: at the next look for work."
+    )
     last_training: dict[str, object] | None
     versions: list[ModelSummaryOut]
 
@@ -255,7 +263,7 @@ def router(parts: Components) -> APIRouter:
         except InvalidExamples as invalid:
             raise HTTPException(422, str(invalid)) from None
         kept, masked = redacted(examples, region=parts.settings.default_region)
-        await parts.models.changed(principal.tenant)  # first: a crash after storing still trains them
+        await parts.models.changed(principal.tenant, now=True)  # first: a crash after storing still trains them
         stored = await parts.store.add_examples(principal.tenant, kept, by=principal.name, now=datetime.now(UTC))
         return ExampleSetOut(**asdict(stored), redacted=masked)
 
@@ -310,7 +318,7 @@ def router(parts: Components) -> APIRouter:
         if found is None:
             raise HTTPException(404, f"no model version {version}")
         live = (await parts.models.learning(principal.tenant)).live
-        return ModelVersionOut.model_validate(found | {"live": found["version"] == live})
+        return ModelVersionOut.model_validate(found | {"live": found["version"] == live, "stored": found["parts"] > 0})
 
     @api.put(
         "/models/live",
@@ -319,9 +327,13 @@ def router(parts: Components) -> APIRouter:
         summary="Make a stored version live (a rollback), or none: the keyword taxonomy classifies again",
     )
     async def set_live(principal: CurrentPrincipal, choice: LiveIn) -> ModelsOut:
-        if choice.version is not None and await parts.models.version(principal.tenant, choice.version) is None:
-            raise HTTPException(404, f"no model version {choice.version}")
-        await parts.models.set_live(principal.tenant, choice.version)
+        if choice.version is not None:
+            found = await parts.models.version(principal.tenant, choice.version)
+            if found is None:
+                raise HTTPException(404, f"no model version {choice.version}")
+            if not found["parts"]:
+                raise HTTPException(409, f"version {choice.version} is no longer stored, only its evaluation")
+        await parts.models.set_live(principal.tenant, choice.version, by=principal.name, now=datetime.now(UTC))
         parts.classifiers.forget(principal.tenant)
         return await _models_out(parts, principal.tenant)
 
@@ -331,11 +343,19 @@ def router(parts: Components) -> APIRouter:
 async def _models_out(parts: Components, tenant: str) -> ModelsOut:
     learning = await parts.models.learning(tenant)
     versions = [
-        ModelSummaryOut.model_validate(found | {"live": found["version"] == learning.live})
+        ModelSummaryOut.model_validate(
+            found | {"live": found["version"] == learning.live, "stored": found["parts"] > 0}
+        )
         for found in await parts.models.versions(tenant)
     ]
     return ModelsOut(
-        live=learning.live, training_pending=learning.pending, last_training=learning.last_training, versions=versions
+        live=learning.live,
+        live_by=learning.live_by,
+        live_since=learning.live_since,
+        training_pending=learning.pending,
+        next_training=learning.next_training if learning.pending and learning.next_training != EPOCH else None,
+        last_training=learning.last_training,
+        versions=versions,
     )
 
 

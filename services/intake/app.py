@@ -79,6 +79,8 @@ class Components:
             classifiers=self.classifiers,
             train=self._process,
             lease=timedelta(seconds=self.settings.training_lease_seconds),
+            pause=timedelta(seconds=self.settings.training_pause_seconds),
+            keep=self.settings.models_kept,
             clock=lambda: datetime.now(UTC),
         )
         await self.worker.start()

@@ -101,24 +101,32 @@ class Classifiers:
         return await self._store.taxonomy(tenant) or default_taxonomy()
 
     async def live(self, tenant: str) -> ConcernModel | None:
-        """The tenant's live model, loaded once per version (away from the event loop)."""
+        """The tenant's live model, loaded once per version (away from the event loop). A live
+        version that cannot be read classifies nothing: the tenant's keywords do, and it is logged."""
         version = (await self._models.learning(tenant)).live
         if version is None:
             return None
         loaded = self._loaded.get((tenant, version))
         if loaded is None:
-            found = await self._models.model(tenant, version)
-            if found is None:
-                log.error("the live model is missing", tenant=tenant, version=version)
+            try:
+                loaded = await self._load(tenant, version)
+            except Exception as error:
+                if caused_by_infrastructure(error):
+                    raise
+                log.error("the live model cannot be read", tenant=tenant, version=version, error=reason_of(error))
                 return None
-            data, summary = found
-            model = await asyncio.to_thread(IntentModel.from_bytes, data)
-            loaded = ConcernModel(model, summary["concerns"], version=version)
             self._loaded[(tenant, version)] = loaded
             while len(self._loaded) > self._in_memory:
                 self._loaded.popitem(last=False)
         self._loaded.move_to_end((tenant, version))
         return loaded
+
+    async def _load(self, tenant: str, version: int) -> ConcernModel:
+        found = await self._models.model(tenant, version)
+        if found is None:
+            raise LookupError(f"model version {version} is not stored")
+        data, summary = found
+        return ConcernModel(await asyncio.to_thread(IntentModel.from_bytes, data), summary["concerns"], version=version)
 
     def forget(self, tenant: str) -> None:
         self._cache.pop(tenant, None)

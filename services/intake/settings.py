@@ -29,6 +29,18 @@ class IntakeSettings(BaseSettings):
     training_poll_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="How often intake looks for tenants whose examples changed."
     )
+    training_pause_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        le=7 * 86_400,
+        description="Least time between two trainings of a tenant on agents' corrections (an upload trains at once).",
+    )
+    models_kept: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Model versions per tenant whose bytes are kept for rollback (and the live one).",
+    )
     training_lease_seconds: float = Field(
         default=1800.0,
         ge=60,

@@ -391,12 +391,15 @@ class Correction:
 
 @dataclass(frozen=True)
 class Learning:
-    """A tenant's learning state: the live model version, and whether examples changed since the
-    last training."""
+    """A tenant's learning state: the live model version (who made it live, since when), whether
+    examples changed since the last training, and how that went."""
 
     live: int | None
     pending: bool
     last_training: dict[str, Any] | None
+    live_by: str | None = None
+    live_since: datetime | None = None
+    next_training: datetime | None = None
 
 
 class ModelStore:
@@ -416,36 +419,48 @@ class ModelStore:
         self._parts = db["intake_model_parts"]
         self._corrections = db["intake_corrections"]
 
-    async def changed(self, tenant: str, count: int = 1) -> None:
-        """Marks the tenant's examples as changed: the next training round trains it."""
-        await self._learning.update_one(
-            {"_id": tenant},
-            {"$inc": {"changes": count}, "$set": {"pending": True}, "$setOnInsert": {"lease_until": EPOCH}},
-            upsert=True,
-        )
+    async def changed(self, tenant: str, count: int = 1, *, now: bool = False) -> None:
+        """Marks the tenant's examples as changed: a training round trains it once its pause since the
+        last training is over, or at once if `now` (an upload)."""
+        update: dict[str, Any] = {
+            "$inc": {"changes": count},
+            "$set": {"pending": True, **({"not_before": EPOCH} if now else {})},
+            "$setOnInsert": {"lease_until": EPOCH, **({} if now else {"not_before": EPOCH})},
+        }
+        await self._learning.update_one({"_id": tenant}, update, upsert=True)
 
     async def learning(self, tenant: str) -> Learning:
         found = await self._learning.find_one({"_id": tenant}) or {}
-        return Learning(found.get("live"), bool(found.get("pending")), found.get("last_training"))
+        return Learning(
+            found.get("live"),
+            bool(found.get("pending")),
+            found.get("last_training"),
+            found.get("live_by"),
+            found.get("live_since"),
+            found.get("not_before"),
+        )
 
     async def claim(self, *, now: datetime, lease: timedelta, limit: int = 10) -> list[tuple[str, int]]:
-        """Tenants waiting to be trained whose lease this call took: (tenant, change count seen)."""
-        waiting = self._learning.find({"pending": True}, {"_id": 1}).limit(limit)
+        """Tenants waiting to be trained, past their pause, whose lease this call took: (tenant,
+        change count seen)."""
+        due = {"pending": True, "lease_until": {"$lt": now}, "not_before": {"$lt": now}}
+        waiting = [doc["_id"] async for doc in self._learning.find(due, {"_id": 1}).limit(limit)]
         claimed = []
-        for tenant in [doc["_id"] async for doc in waiting]:
+        for tenant in waiting:
             taken = await self._learning.find_one_and_update(
-                {"_id": tenant, "pending": True, "lease_until": {"$lt": now}},
-                {"$set": {"lease_until": now + lease}},
-                return_document=ReturnDocument.AFTER,
+                {"_id": tenant, **due}, {"$set": {"lease_until": now + lease}}, return_document=ReturnDocument.AFTER
             )
             if taken is not None:
                 claimed.append((tenant, int(taken.get("changes", 0))))
         return claimed
 
-    async def trained(self, tenant: str, seen: int, outcome: dict[str, Any]) -> None:
-        """Ends a training: waiting no more unless examples changed while it ran; the lease freed."""
+    async def trained(self, tenant: str, seen: int, outcome: dict[str, Any], *, next_after: datetime) -> None:
+        """Ends a training: waiting no more unless examples changed while it ran; the lease freed;
+        the next training not before `next_after` (unless examples are uploaded)."""
         await self._learning.update_one({"_id": tenant, "changes": seen}, {"$set": {"pending": False}})
-        await self._learning.update_one({"_id": tenant}, {"$set": {"lease_until": EPOCH, "last_training": outcome}})
+        await self._learning.update_one(
+            {"_id": tenant}, {"$set": {"lease_until": EPOCH, "not_before": next_after, "last_training": outcome}}
+        )
 
     async def add_corrections(self, corrections: list[Correction]) -> dict[str, int]:
         """Stores the corrections not seen before; how many were new, by tenant."""
@@ -463,10 +478,10 @@ class ModelStore:
 
     async def corrections(self, tenant: str, *, limit: int) -> list[ExampleIn]:
         """The tenant's corrections, newest first."""
-        cursor = self._corrections.find(_of_tenant(tenant)).sort("at", -1).limit(limit)
+        cursor = self._corrections.find(_prefixed(tenant)).sort("at", -1).limit(limit)
         return [_example(doc) async for doc in cursor]
 
-    async def save(self, tenant: str, model: bytes, summary: dict[str, Any], *, live: bool) -> int:
+    async def save(self, tenant: str, model: bytes, summary: dict[str, Any], *, live: bool, now: datetime) -> int:
         """Stores a model version with its evaluation; makes it live if `live`. Its version number."""
         reserved = await self._learning.find_one_and_update(
             {"_id": tenant},
@@ -485,17 +500,34 @@ class ModelStore:
             {"_id": f"{tenant}|{version:08d}", "tenant": tenant, "version": version, "parts": len(parts), **summary}
         )
         if live:
-            await self.set_live(tenant, version)
+            await self.set_live(tenant, version, by="training", now=now)
         return version
 
-    async def set_live(self, tenant: str, version: int | None) -> None:
+    async def set_live(self, tenant: str, version: int | None, *, by: str, now: datetime) -> None:
         await self._learning.update_one(
-            {"_id": tenant}, {"$set": {"live": version}, "$setOnInsert": {"lease_until": EPOCH}}, upsert=True
+            {"_id": tenant},
+            {
+                "$set": {"live": version, "live_by": by, "live_since": now},
+                "$setOnInsert": {"lease_until": EPOCH, "not_before": EPOCH},
+            },
+            upsert=True,
         )
+
+    async def prune(self, tenant: str, *, keep: int) -> list[int]:
+        """Drops the bytes of all but the newest `keep` versions and the live one (their evaluations
+        stay listed); the versions pruned."""
+        live = (await self.learning(tenant)).live
+        stored = [found for found in await self.versions(tenant) if found["parts"] > 0]
+        pruned = [found for found in stored[: max(0, len(stored) - keep)] if found["version"] != live]
+        for found in pruned:
+            number = found["version"]
+            await self._parts.delete_many(_prefixed(f"{tenant}|{number:08d}"))
+            await self._models.update_one({"_id": found["_id"]}, {"$set": {"parts": 0}})
+        return [found["version"] for found in pruned]
 
     async def versions(self, tenant: str) -> list[dict[str, Any]]:
         """Every stored version's summary, oldest first."""
-        cursor = self._models.find(_of_tenant(tenant)).sort("_id", 1)
+        cursor = self._models.find(_prefixed(tenant)).sort("_id", 1)
         return [doc async for doc in cursor]
 
     async def version(self, tenant: str, version: int) -> dict[str, Any] | None:
@@ -513,6 +545,6 @@ class ModelStore:
         return b"".join(bytes(found[ident]["data"]) for ident in ids), summary
 
 
-def _of_tenant(tenant: str) -> dict[str, Any]:
-    """Documents whose `_id` starts with `tenant|`."""
-    return {"_id": {"$gt": f"{tenant}|", "$lt": f"{tenant}}}"}}
+def _prefixed(prefix: str) -> dict[str, Any]:
+    """Documents whose `_id` starts with `prefix|`."""
+    return {"_id": {"$gt": f"{prefix}|", "$lt": f"{prefix}}}"}}

@@ -90,6 +90,10 @@ class Trained:
 
 
 class Trainer:
+    """Trains the tenants whose examples changed: at once after an upload, else at most once per
+    `pause` (agents' corrections arrive all day); keeps the bytes of the newest `keep` versions and
+    the live one."""
+
     def __init__(
         self,
         *,
@@ -98,10 +102,12 @@ class Trainer:
         classifiers: Classifiers,
         train: Train,
         lease: timedelta,
+        pause: timedelta,
+        keep: int,
         clock: Callable[[], datetime],
     ) -> None:
         self._store, self._models, self._classifiers = store, models, classifiers
-        self._train, self._lease, self._clock = train, lease, clock
+        self._train, self._lease, self._pause, self._keep, self._clock = train, lease, pause, keep, clock
 
     async def round(self) -> list[Trained]:
         """Trains every tenant waiting whose lease this process takes; what came of each."""
@@ -115,7 +121,7 @@ class Trainer:
                     raise
                 log.error("training failed", tenant=tenant, error=reason_of(error))
                 outcome = {"at": started, "outcome": "failed", "reason": reason_of(error)}
-            await self._models.trained(tenant, seen, outcome)
+            await self._models.trained(tenant, seen, outcome, next_after=self._clock() + self._pause)
             self._classifiers.forget(tenant)
             log.info("concern model trained", tenant=tenant, **{k: v for k, v in outcome.items() if k != "at"})
             done.append(Trained(tenant, outcome))
@@ -124,16 +130,20 @@ class Trainer:
     async def _trained(self, tenant: str, started: datetime) -> dict[str, Any]:
         examples = training_set(await self._newest_first(tenant))
         base = {"at": started, "examples": len(examples)}
-        live_version = (await self._models.learning(tenant)).live
-        live = await self._models.model(tenant, live_version) if live_version is not None else None
+        live = await self._classifiers.live(tenant)  # None too when the live version cannot be read
         try:
             candidate = await self._train(
-                examples, await self._classifiers.taxonomy(tenant), (live[0], live[1]["concerns"]) if live else None
+                examples,
+                await self._classifiers.taxonomy(tenant),
+                (live.model.to_bytes(), live.concerns) if live else None,
             )
         except TooFewExamples as few:
             return base | {"outcome": "not trained", "reason": str(few)}
         promote = candidate.verdict.promote
-        version = await self._models.save(tenant, candidate.model, summary(candidate, started), live=promote)
+        version = await self._models.save(
+            tenant, candidate.model, summary(candidate, started), live=promote, now=self._clock()
+        )
+        await self._models.prune(tenant, keep=self._keep)
         return base | {
             "outcome": "promoted" if promote else "kept",
             "version": version,

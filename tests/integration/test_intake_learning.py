@@ -56,6 +56,8 @@ async def intake(settings, mongo_client, tmp_path_factory):
         "FRONTLINE_MONGODB_DATABASE": database,
         "FRONTLINE_API_KEYS": json.dumps(keys),
         "FRONTLINE_INTAKE_TRAINING_POLL_SECONDS": "1",
+        "FRONTLINE_INTAKE_TRAINING_PAUSE_SECONDS": "0",
+        "FRONTLINE_INTAKE_MODELS_KEPT": "2",
         "FRONTLINE_INTAKE_TAXONOMY_CACHE_SECONDS": "0",
     }
     logs = tmp_path_factory.mktemp("intake-learning")
@@ -162,11 +164,21 @@ async def test_agents_corrections_teach_the_next_version_and_a_supervisor_can_ro
     assert fresh["contact"]["model_version"] == learned["live"]
     assert fresh["contact"]["required_skills"] == [{"skill": "retention", "min_proficiency": 2}]
 
-    rolled_back = await intake.put("/v1/models/live", json={"version": 1}, headers=ADMIN)
+    # the bytes of the newest two versions and the live one are kept; every version's evaluation stays
+    versions = learned["versions"]
+    assert [v["version"] for v in versions] == list(range(1, len(versions) + 1))
+    stored = [v["version"] for v in versions if v["stored"]]
+    assert stored == sorted({versions[-1]["version"], versions[-2]["version"], learned["live"]})
+    if len(versions) > 3:
+        pruned = next(v["version"] for v in versions if not v["stored"])
+        assert (await intake.put("/v1/models/live", json={"version": pruned}, headers=ADMIN)).status_code == 409
+
+    other = next(version for version in stored if version != learned["live"])
+    rolled_back = await intake.put("/v1/models/live", json={"version": other}, headers=ADMIN)
     assert rolled_back.status_code == 200
-    assert rolled_back.json()["live"] == 1
+    assert (rolled_back.json()["live"], rolled_back.json()["live_by"]) == (other, "learning-admin")
     [old] = await submit(intake, unseen(1, seed=3))
-    assert (old["contact"]["model_version"], old["contact"]["concern"]["code"] != CORRECTED) == (1, True)
+    assert old["contact"]["model_version"] == other
 
     keywords = await intake.put("/v1/models/live", json={"version": None}, headers=ADMIN)
     assert keywords.json()["live"] is None

@@ -82,7 +82,7 @@ class ConcernModel:
     """A live model version: the intent it reads and the concern that follows, with confidences."""
 
     def __init__(self, model: IntentModel, concerns: dict[str, str], *, version: int) -> None:
-        self.model, self.version = model, version
+        self.model, self.concerns, self.version = model, concerns, version
         self._concern_of = [concerns.get(label, "") for label in model.labels]
         self._codes = sorted(set(self._concern_of))
         index = {code: i for i, code in enumerate(self._codes)}

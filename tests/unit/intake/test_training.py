@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 
 from services.intake.core.examples import ExampleIn
+from services.intake.core.learned import LearnedClassifier
+from services.intake.core.taxonomy import Classifier
+from services.intake.service import Classifiers
 from services.intake.store import ExampleSet, Learning
 from services.intake.taxonomy import default_taxonomy
 from services.intake.training import Trainer, TrainingProcess, train_from
@@ -59,10 +62,11 @@ class Models:
     async def claim(self, *, now: datetime, lease: timedelta) -> list[tuple[str, int]]:
         return list(self.waiting.items())
 
-    async def trained(self, tenant: str, seen: int, outcome: dict[str, Any]) -> None:
+    async def trained(self, tenant: str, seen: int, outcome: dict[str, Any], *, next_after: datetime) -> None:
         if self.waiting.get(tenant) == seen:
             del self.waiting[tenant]
         self.outcomes[tenant] = outcome
+        self.next_after = next_after
 
     async def learning(self, tenant: str) -> Learning:
         return Learning(self.live.get(tenant), tenant in self.waiting, self.outcomes.get(tenant))
@@ -73,49 +77,62 @@ class Models:
     async def model(self, tenant: str, version: int) -> tuple[bytes, dict[str, Any]] | None:
         return self.saved[tenant][version - 1]
 
-    async def save(self, tenant: str, model: bytes, summary: dict[str, Any], *, live: bool) -> int:
+    async def save(self, tenant: str, model: bytes, summary: dict[str, Any], *, live: bool, now: datetime) -> int:
         self.saved.setdefault(tenant, []).append((model, summary))
         version = len(self.saved[tenant])
         if live:
             self.live[tenant] = version
         return version
 
-
-class Taxonomies:
-    def __init__(self) -> None:
-        self.forgotten: list[str] = []
-
-    async def taxonomy(self, tenant: str):
-        return default_taxonomy()
-
-    def forget(self, tenant: str) -> None:
-        self.forgotten.append(tenant)
+    async def prune(self, tenant: str, *, keep: int) -> list[int]:
+        self.kept = keep
+        return []
 
 
 async def train_here(examples, taxonomy, live):
     return train_from(examples, taxonomy, live)
 
 
-def trainer(examples: Examples, models: Models, taxonomies: Taxonomies) -> Trainer:
+class NoTaxonomy:
+    async def taxonomy(self, tenant: str) -> None:
+        return None
+
+
+def classifiers_of(models: Models) -> Classifiers:
+    return Classifiers(
+        NoTaxonomy(),  # type: ignore[arg-type]
+        models,  # type: ignore[arg-type]
+        cache_seconds=3600,
+        unsure_below=0.5,
+        in_memory=2,
+    )
+
+
+def trainer(examples: Examples, models: Models, classifiers: Classifiers | None = None) -> Trainer:
     return Trainer(
         store=examples,  # type: ignore[arg-type]
         models=models,  # type: ignore[arg-type]
-        classifiers=taxonomies,  # type: ignore[arg-type]
+        classifiers=classifiers or classifiers_of(models),
         train=train_here,
         lease=timedelta(minutes=30),
+        pause=timedelta(hours=1),
+        keep=3,
         clock=lambda: NOW,
     )
 
 
 async def test_a_waiting_tenant_is_trained_promoted_and_its_classifier_reloaded() -> None:
     uploads = Examples({"acme": [history((CARDS, "orders_delivery"), (REFUNDS, "returns_refunds"))]})
-    models, taxonomies = Models(["acme"]), Taxonomies()
-    [done] = await trainer(uploads, models, taxonomies).round()
+    models = Models(["acme"])
+    classifiers = classifiers_of(models)
+    assert isinstance(await classifiers.classifier("acme"), Classifier)  # cached for an hour
+    [done] = await trainer(uploads, models, classifiers).round()
     assert (done.tenant, done.outcome["outcome"], done.outcome["version"]) == ("acme", "promoted", 1)
     assert done.outcome["examples"] == 60
     assert models.live == {"acme": 1}
     assert not models.waiting
-    assert taxonomies.forgotten == ["acme"]
+    assert isinstance(await classifiers.classifier("acme"), LearnedClassifier)  # the cache was told
+    assert (models.next_after, models.kept) == (NOW + timedelta(hours=1), 3)
     summary = models.saved["acme"][0][1]
     assert summary["trained_on"] + summary["held_back"] == 60
     assert summary["concerns"] == {"orders_delivery": "orders_delivery", "returns_refunds": "returns_refunds"}
@@ -124,9 +141,9 @@ async def test_a_waiting_tenant_is_trained_promoted_and_its_classifier_reloaded(
 async def test_the_same_examples_again_do_not_replace_the_live_version() -> None:
     uploads = Examples({"acme": [history((CARDS, "orders_delivery"), (REFUNDS, "returns_refunds"))]})
     models = Models(["acme"])
-    await trainer(uploads, models, Taxonomies()).round()
+    await trainer(uploads, models).round()
     models.waiting = {"acme": 2}
-    [again] = await trainer(uploads, models, Taxonomies()).round()
+    [again] = await trainer(uploads, models).round()
     assert again.outcome["outcome"] == "kept"
     assert models.live == {"acme": 1}
     assert len(models.saved["acme"]) == 2
@@ -137,7 +154,7 @@ async def test_an_agents_correction_overrides_the_history_for_the_same_text() ->
     models = Models(["acme"])
     corrected = f"{CARDS[0]} please"
     models.corrected["acme"] = [ExampleIn(text=corrected, concern="account_access")]
-    [done] = await trainer(uploads, models, Taxonomies()).round()
+    [done] = await trainer(uploads, models).round()
     assert done.outcome["examples"] == 60  # the corrected text counted once, with the agent's label
 
 
@@ -151,7 +168,7 @@ async def test_too_few_labels_and_a_failure_are_recorded_and_the_next_tenant_is_
         }
     )
     models = Models(["one", "bad", "acme"])
-    outcomes = {done.tenant: done.outcome for done in await trainer(uploads, models, Taxonomies()).round()}
+    outcomes = {done.tenant: done.outcome for done in await trainer(uploads, models).round()}
     assert outcomes["one"]["outcome"] == "not trained"
     assert "at least two labels" in outcomes["one"]["reason"]
     assert outcomes["bad"]["outcome"] == "failed"
@@ -178,3 +195,19 @@ def test_a_training_beyond_the_memory_limit_fails_with_the_reason_and_the_next_o
         asyncio.run(both())
     finally:
         process.close()
+
+
+async def test_a_live_model_that_cannot_be_read_leaves_the_tenant_on_its_keywords() -> None:
+    models = Models([])
+    models.live["acme"] = 1
+    models.saved["acme"] = [(b"not a model", {"concerns": {}})]
+    classifiers = classifiers_of(models)
+    assert isinstance(await classifiers.classifier("acme"), Classifier)
+
+    uploads = Examples({"acme": [history((CARDS, "orders_delivery"), (REFUNDS, "returns_refunds"))]})
+    models.waiting = {"acme": 1}
+    [done] = await trainer(uploads, models, classifiers).round()
+    assert "beats the keyword taxonomy's" in done.outcome["reason"]  # the unreadable live model is no rival
+    learned = await classifiers.classifier("acme")
+    assert isinstance(learned, LearnedClassifier)
+    assert learned.classify(subject=None, text="my card never came").guess.code == "orders_delivery"
