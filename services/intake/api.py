@@ -277,6 +277,20 @@ def router(parts: Components) -> APIRouter:
         return [ExampleSetOut(**asdict(kept)) for kept in await parts.store.example_sets(principal.tenant)]
 
     @api.get(
+        "/training-examples/corrections",
+        dependencies=[requires(Role.ADMIN)],
+        summary="What agents said contacts were about at wrap-up, newest first, as JSON Lines (redacted texts)",
+        response_class=Response,
+        responses={200: {"content": {JSON_LINES[0]: {"schema": {"type": "string"}}}}},
+    )
+    async def export_corrections(
+        principal: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = MAX_ROWS
+    ) -> Response:
+        found = await parts.models.corrections(principal.tenant, limit=limit)
+        lines = [example.model_dump_json(exclude_none=True).encode() + b"\n" for example in found]
+        return Response(b"".join(lines), media_type=JSON_LINES[0])
+
+    @api.get(
         "/training-examples/{version}",
         dependencies=[requires(Role.ADMIN)],
         summary="One version's examples as JSON Lines, as kept (redacted), in the upload's order",

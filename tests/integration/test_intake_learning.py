@@ -152,6 +152,11 @@ async def test_agents_corrections_teach_the_next_version_and_a_supervisor_can_ro
         )
 
     learned = await trained_on(intake, len(uploaded) + 500)
+    corrections = await intake.get("/v1/training-examples/corrections", headers=ADMIN)
+    taught = [json.loads(line) for line in corrections.text.splitlines()]
+    assert len(taught) == 500
+    assert {row["concern"] for row in taught} == {CORRECTED}
+    assert {row["text"] for row in taught} == {c["contact"]["text"] for c in contacts}
     assert learned["live"] > 1, learned
     live = await intake.get(f"/v1/models/{learned['live']}", headers=ADMIN)
     assert live.status_code == 200
