@@ -2,7 +2,12 @@
 answer every offer and finish every contact — contacts/s until every service's consumer group has
 drained, beside the raw broker carrying the same messages in the same run.
 
-    python scripts/bench_e2e.py [--contacts 20000] [--agents 300] [--handle-seconds 0.2]
+    python scripts/bench_e2e.py [--contacts 20000] [--agents 300] [--handle-seconds 0.2] [--kill]
+
+With `--kill`, each service in turn (intake, routing, upsell, records) is killed with SIGKILL while
+the contacts stream through, and started again; afterwards every contact must have come out of
+intake once, been queued and completed once by routing, and every event of the run be recorded
+once in records' log (intact): the count of each, lost and duplicated, goes in the report.
 
 A tenant of its own, a database of its own and consumer groups of their own (starting at the end of
 the topics), so nothing earlier runs left behind is counted. The agents are a bench simulator: one
@@ -15,6 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import sys
 import time
 import uuid
@@ -23,8 +30,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from rich.console import Console
 
 from frontline.contracts import Topic
 from frontline.contracts.agents import (
@@ -39,6 +48,7 @@ from frontline.contracts.agents import (
 )
 from frontline.contracts.contacts import ContactSubmitted, ContactSubmittedData
 from frontline.contracts.policies import QueuePolicy, QueuePolicySaved
+from frontline.contracts.topics import TOPICS
 from frontline.plumbing.kafka import EventProducer, ensure_topics, partitions_of
 from frontline.plumbing.settings import Settings
 
@@ -49,6 +59,9 @@ from benchlib import KAFKA, append_report, broker_round_trip, machine, scratch_d
 
 SKILLS = ("billing", "tech_support", "orders", "returns", "account", "sales", "complaints", "retention", "general")
 FACTS = Topic.ROUTING_EVENTS.value
+RECORDED = [topic.value for topic, spec in TOPICS.items() if topic is not Topic.CONTACTS_INBOUND and not spec.internal]
+KILLED = ("intake", "routing", "upsell", "records")
+ONCE = ("contact.received", "contact.queued", "contact.completed")
 PORT_OFFSET = 100  # beside a `make run` on the usual ports
 
 
@@ -62,6 +75,8 @@ class Desk:
         self.available: set[str] = set()
         self.first: dict[str, float] = {}
         self.last: dict[str, float] = {}
+        self.completed: set[str] = set()
+        self.queued = asyncio.Event()  # set at each contact.queued
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def work(self) -> None:
@@ -97,6 +112,10 @@ class Desk:
         elif kind == "offer.created":
             answer = OfferAnswer(offer_id=data["offer_id"], agent_id=data["agent_id"], accepted=True)
             await self.producer.enqueue(self._event(OfferAnswered, answer))
+        elif kind == "contact.queued":
+            self.queued.set()
+        elif kind == "contact.completed":
+            self.completed.add(fact["contact_id"])
         elif kind == "contact.assigned":
             task = asyncio.create_task(self._handle(data["contact_id"], data["agent_id"]))
             self._tasks.add(task)
@@ -200,8 +219,9 @@ async def measure(args: argparse.Namespace, settings: Settings, run_id: str) -> 
     await groups.admin.start()
     await groups.ends.start()
     try:
-        if not await asyncio.to_thread(run_suite.wait_until_ready, services, run_suite.Console()):
+        if not await asyncio.to_thread(run_suite.wait_until_ready, services, Console()):
             raise RuntimeError("the services did not become ready; see .local/logs/<service>.log")
+        start_offsets = await topic_ends(settings, RECORDED)  # before the tenant's first event
         await staff(desk, producer, args.agents)
         print(f"{args.agents} agents available; sending {args.contacts} contacts ...", flush=True)
         events = [
@@ -223,9 +243,10 @@ async def measure(args: argparse.Namespace, settings: Settings, run_id: str) -> 
         await asyncio.gather(*[await producer.enqueue(event) for event in events])
         sent = time.perf_counter() - started
         deadline = started + args.timeout
-        while desk.seen["contact.completed"] < args.contacts:
+        killing = asyncio.create_task(kill_each(services, env, desk, args.contacts)) if args.kill else None
+        while len(desk.completed) < args.contacts:
             if time.perf_counter() > deadline:
-                raise TimeoutError(f"{desk.seen['contact.completed']} of {args.contacts} contacts completed in time")
+                raise TimeoutError(f"{len(desk.completed)} of {args.contacts} contacts completed in time")
             await asyncio.sleep(5)
             print(f"  {time.perf_counter() - started:5.0f} s: {_progress(desk.seen)}", flush=True)
         settled = 0.0
@@ -237,6 +258,8 @@ async def measure(args: argparse.Namespace, settings: Settings, run_id: str) -> 
                 raise TimeoutError(f"the consumer groups did not drain in time: {lags}")
             await asyncio.sleep(0.25)
         drained = max(groups.changed.values()) - started
+        kills = await killing if killing else []
+        once = await exactly_once(settings, tenant, start_offsets, args.contacts, services) if args.kill else {}
         baseline = await broker_round_trip(settings, [event.to_json() for event in events], run_id)
     finally:
         desk_task.cancel()
@@ -257,6 +280,85 @@ async def measure(args: argparse.Namespace, settings: Settings, run_id: str) -> 
         "lags": lags,
         "baseline": baseline,
         "seen": dict(desk.seen),
+        "kills": kills,
+        "once": once,
+    }
+
+
+async def kill_each(services: list[run_suite.Service], env: dict[str, str], desk: Desk, contacts: int) -> list[str]:
+    """Kills each service with SIGKILL (its whole process group) once a further share of the contacts
+    has been queued, and starts it again; what was killed when."""
+    done = []
+    for turn, name in enumerate(KILLED, start=1):
+        while desk.seen["contact.queued"] < contacts * turn // (len(KILLED) + 1):
+            desk.queued.clear()
+            await desk.queued.wait()
+        index = next(i for i, service in enumerate(services) if service.name == name)
+        victim = services[index]
+        os.killpg(victim.process.pid, signal.SIGKILL)
+        await asyncio.to_thread(victim.process.wait)
+        done.append(f"{name} at {desk.seen['contact.queued']:,} queued, {len(desk.completed):,} completed")
+        print(f"  killed {done[-1]}; starting it again", flush=True)
+        services[index] = run_suite.start(name, victim.port, env)
+        if not await asyncio.to_thread(run_suite.wait_until_ready, [services[index]], Console(quiet=True)):
+            raise RuntimeError(f"{name} did not come back after SIGKILL; see .local/logs/{name}.log")
+    return done
+
+
+async def topic_ends(settings: Settings, topics: list[str]) -> dict[TopicPartition, int]:
+    reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await reader.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in await partitions_of(settings, t)]
+        return dict(await reader.end_offsets(partitions))
+    finally:
+        await reader.stop()
+
+
+async def exactly_once(
+    settings: Settings, tenant: str, start: dict[TopicPartition, int], contacts: int, services: list[run_suite.Service]
+) -> dict[str, Any]:
+    """What a crash must not do, counted: every event of the run read back (committed only) from where
+    the run began; each contact's `contact.received`, `contact.queued` and `contact.completed` by
+    distinct event id; records' log against the distinct events."""
+    end = await topic_ends(settings, list({tp.topic for tp in start}))
+    reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, isolation_level="read_committed")
+    await reader.start()
+    events: dict[str, tuple[str, str | None]] = {}
+    copies = 0
+    try:
+        reader.assign(list(start))
+        for tp, offset in start.items():
+            reader.seek(tp, offset)
+        while [tp for tp in start if await reader.position(tp) < end[tp]]:
+            for records in (await reader.getmany(timeout_ms=500, max_records=5000)).values():
+                for record in records:
+                    event = json.loads(record.value)
+                    if record.key == tenant.encode() and event.get("tenant") == tenant:
+                        copies += event["id"] in events
+                        events[event["id"]] = (event["type"], event.get("contact_id"))
+    finally:
+        await reader.stop()
+    per_contact = {kind: Counter(c for t, c in events.values() if t == kind) for kind in ONCE}
+    counts = {
+        kind: {"contacts": len(seen), "more than once": sum(n > 1 for n in seen.values())}
+        for kind, seen in per_contact.items()
+    }
+    records = next(s for s in services if s.name == "records")
+    url = f"http://127.0.0.1:{records.port}/v1/verify/log"
+    async with httpx.AsyncClient(timeout=600, headers={"Authorization": f"Bearer key-{tenant}-admin"}) as http:
+        verified: dict[str, Any] = {}
+        for _ in range(60):  # the records of the run, all of them, in an intact log
+            verified = (await http.get(url)).json()
+            if verified.get("tree_size") == len(events):
+                break
+            await asyncio.sleep(2)
+    return {
+        "contacts": contacts,
+        "per contact": counts,
+        "events": len(events),
+        "messages repeated (same event id)": copies,
+        "records": {k: verified.get(k) for k in ("intact", "tree_size", "records_checked")},
     }
 
 
@@ -283,6 +385,30 @@ unchanged for 5 s (left to read then: {f["lags"]}; routing's facts end in transa
 | contacts sent by the outside producer | {f["contacts"]:,} in {f["sent_seconds"]:.1f} s |  |  |
 {stages}
 | each group's last commit | {groups} |  |  |
+{_crashes(f)}"""
+
+
+def _crashes(f: dict[str, Any]) -> str:
+    if not f["kills"]:
+        return ""
+    once = f["once"]
+    rows = "\n".join(
+        f"| `{kind}` | {c['contacts']:,} of {once['contacts']:,} contacts | {once['contacts'] - c['contacts']:,} "
+        f"| {c['more than once']:,} |"
+        for kind, c in once["per contact"].items()
+    )
+    records, events = once["records"], once["events"]
+    logged = f"{records['tree_size']} of {events:,} distinct events (log intact: {records['intact']})"
+    repeated = once["messages repeated (same event id)"]
+    return f"""
+Killed with SIGKILL during the run, each started again: {"; ".join(f["kills"])}.
+
+| after the kills | seen | lost | more than once |
+|---|---|---|---|
+{rows}
+| events of the run in records' log | {logged} | {events - (records["tree_size"] or 0):,} | — |
+
+Messages carrying an event id already seen (a re-send after a crash; consumers skip them by id): {repeated:,}.
 """
 
 
@@ -292,6 +418,7 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=300)
     parser.add_argument("--handle-seconds", type=float, default=0.2)
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for every group to drain")
+    parser.add_argument("--kill", action="store_true", help="SIGKILL each service once during the run and count")
     parser.add_argument(
         "--marker-allowance", type=int, default=50, help="records a drained group may seem behind (transaction markers)"
     )
