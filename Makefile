@@ -59,6 +59,7 @@ eval-intake: install  ## concern macro-F1 of the keyword taxonomy; with BANKING7
 bench: install infra-up vegeta  ## benchmarks against the real local servers; appends to BENCHMARKS.md
 	$(BIN)/python scripts/bench_store.py
 	$(BIN)/python scripts/bench_e2e.py
+	$(BIN)/python scripts/bench_e2e.py --contacts 4000 --kill
 	$(BIN)/python scripts/bench_intake.py
 	$(BIN)/python scripts/bench_routing.py
 	$(BIN)/python scripts/bench_upsell.py

@@ -367,11 +367,12 @@ def render(args: argparse.Namespace, f: dict[str, Any]) -> str:
     broker = f["contacts"] / f["baseline"]
     stages = "\n".join(f"| last `{kind}` seen | {seconds:.1f} s |  |  |" for kind, seconds in f["stages"].items())
     command = f"python scripts/bench_e2e.py --contacts {args.contacts} --agents {args.agents}"
-    command += f" --handle-seconds {args.handle_seconds:g}"
+    command += f" --handle-seconds {args.handle_seconds:g}" + (" --kill" if args.kill else "")
     baseline = f"broker alone, same messages produced and consumed: {broker:,.0f}/s"
     groups = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in sorted(f["groups"].items(), key=lambda g: g[1]))
+    title = "end to end, each service killed with SIGKILL once" if f["kills"] else "end to end"
     return f"""
-## end to end — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
+## {title} — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
 
 Command: `{command}` (in `make bench`)
 Machine: {machine()}; all four services as processes, local {KAFKA} and FerretDB 1.24 (SQLite), the bench's
@@ -398,10 +399,11 @@ def _crashes(f: dict[str, Any]) -> str:
         for kind, c in once["per contact"].items()
     )
     records, events = once["records"], once["events"]
-    logged = f"{records['tree_size']} of {events:,} distinct events (log intact: {records['intact']})"
+    logged = f"{records['tree_size'] or 0:,} of {events:,} distinct events (log intact: {records['intact']})"
     repeated = once["messages repeated (same event id)"]
     return f"""
-Killed with SIGKILL during the run, each started again: {"; ".join(f["kills"])}.
+Killed with SIGKILL during the run, each started again (the rate above includes four restarts):
+{"; ".join(f["kills"])}.
 
 | after the kills | seen | lost | more than once |
 |---|---|---|---|
