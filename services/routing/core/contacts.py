@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from frontline.contracts.contacts import SkillRequirement
+from frontline.contracts.contacts import Channel, SkillRequirement
 from frontline.contracts.policies import QueuePolicy, RelaxationStep, ServiceClass
 from frontline.contracts.routing import QueuedContact
 
@@ -33,6 +33,7 @@ class Contact:
     offers_made: int = 0
     declined_by: set[str] = field(default_factory=set)
     step: int = 0
+    bucket: tuple[Channel, str | None] | None = field(default=None, repr=False, compare=False)  # PoolState.waiting_by
     _skills_at_step: tuple[int, dict[str, int]] | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -21,6 +21,7 @@ from services.routing.core.matching import EXPLAINED_EXCLUSIONS, score, search_a
 
 if TYPE_CHECKING:
     from services.routing.core.router import Router
+    from services.routing.core.state import PoolState
 
 UNAVAILABLE = "not available (offline, away or in wrap-up)"
 
@@ -156,16 +157,27 @@ class Selection:
                 if due > epoch:
                     break
                 contact = pool.contacts[contact_id]
-                if _takes(agent, rooms, contact):
+                if takes(agent, rooms, contact):
                     return contact
-        for _, contact_id in pool.waiting:
-            contact = pool.contacts[contact_id]
-            if _takes(agent, rooms, contact):
-                return contact
-        return None
+        return first_in_line(pool, agent, rooms)
 
 
-def _takes(agent: Agent, rooms: set[Channel], contact: Contact) -> bool:
+def first_in_line(pool: PoolState, agent: Agent, rooms: set[Channel]) -> Contact | None:
+    """The waiting contact `agent` takes first by aging (smallest key), looking only in the buckets
+    it could take one from: its rooms' channels, its skills and no skill."""
+    best: tuple[float, str] | None = None
+    for channel in rooms:
+        for skill in (*agent.skills, None):
+            for entry in pool.waiting_by.get((channel, skill), ()):
+                if best is not None and entry >= best:
+                    break
+                if takes(agent, rooms, pool.contacts[entry[1]]):
+                    best = entry
+                    break
+    return pool.contacts[best[1]] if best is not None else None
+
+
+def takes(agent: Agent, rooms: set[Channel], contact: Contact) -> bool:
     return (
         contact.queued.channel in rooms and agent.agent_id not in contact.declined_by and unfit(agent, contact) is None
     )

@@ -64,11 +64,14 @@ class PoolState:
         self.reported_states: dict[str, AgentState] = {}
         self.contacts: dict[str, Contact] = {}
         self.offers: dict[str, str] = {}  # open offer id → contact id
-        self.waiting: SortedList = SortedList()  # (aging key, contact id)
+        # waiting contacts as (aging key, contact id), by (channel, one skill they require now — None
+        # if none): an agent looks only where a contact it could take can be (`Selection._best_contact_for`)
+        self.waiting_by: dict[tuple[Channel, str | None], SortedList] = {}
         self.overdue_lines: dict[tuple[str, str], SortedList] = {}  # class key → (overdue at, contact id)
         self.class_served: dict[tuple[str, str], float] = {}
         self.routable: set[str] = set()  # available and not in wrap-up
         self.free: dict[Channel, set[str]] = {}  # routable with room for one more contact on the channel
+        self._free_peak: dict[Channel, int] = {}
         self.by_skill: dict[str, set[str]] = {}
         self.last_agent: dict[str, tuple[str, float]] = {}  # customer id → (agent id, when assigned)
         self.timers: list[tuple[float, int, str, str]] = []  # (due, sequence, kind, id)
@@ -89,13 +92,23 @@ class PoolState:
         free = set(agent.free_channels()) if routable else set()
         for channel in agent.indexed_free - free:
             self.free[channel].discard(agent_id)
+            self._compact(channel)
         for channel in free - agent.indexed_free:
             self.free.setdefault(channel, set()).add(agent_id)
+            self._free_peak[channel] = max(self._free_peak.get(channel, 0), len(self.free[channel]))
         agent.indexed_free = free
         if routable:
             self.routable.add(agent_id)
         else:
             self.routable.discard(agent_id)
+
+    def _compact(self, channel: Channel) -> None:
+        """A set keeps the table of its largest size: one emptied from 10,000 agents takes ~0.1 ms to
+        iterate, or to intersect with. Copied once it holds under a quarter of its peak."""
+        free = self.free[channel]
+        if len(free) * 4 < self._free_peak.get(channel, 0):
+            self.free[channel] = set(free)
+            self._free_peak[channel] = len(free)
 
     def _index_skills(self, agent: Agent, skills: Iterable[str]) -> None:
         for skill in skills:
@@ -105,15 +118,31 @@ class PoolState:
                 self.by_skill.setdefault(skill, set()).add(agent.agent_id)
 
     def _line_up(self, contact: Contact) -> None:
-        self.waiting.add((contact.aging_key, contact.contact_id))
+        self._bucket(contact)
         line = self.overdue_lines.setdefault(contact.class_key, SortedList())
         line.add((contact.overdue_at(), contact.contact_id))
 
     def _step_out_of_line(self, contact: Contact) -> None:
-        self.waiting.discard((contact.aging_key, contact.contact_id))
+        self._unbucket(contact)
         line = self.overdue_lines.get(contact.class_key)
         if line is not None:
             line.discard((contact.overdue_at(), contact.contact_id))
+
+    def _bucket(self, contact: Contact) -> None:
+        """Files a waiting contact under its channel and one skill it requires at its step (the one
+        fewest agents have; None when it requires none). An agent who can take it has that skill."""
+        required = contact.required_skills()
+        skill = min(required, key=lambda s: (len(self.by_skill.get(s, ())), s)) if required else None
+        key = (contact.queued.channel, skill)
+        if contact.bucket != key:
+            self._unbucket(contact)
+            self.waiting_by.setdefault(key, SortedList()).add((contact.aging_key, contact.contact_id))
+            contact.bucket = key
+
+    def _unbucket(self, contact: Contact) -> None:
+        if contact.bucket is not None:
+            self.waiting_by[contact.bucket].discard((contact.aging_key, contact.contact_id))
+            contact.bucket = None
 
     def _set_timer(self, due: float, kind: str, key: str) -> None:
         self._timer_sequence += 1
@@ -225,6 +254,8 @@ def _decision(state: PoolState, data: Any, at: datetime) -> None:
     contact = state.contacts.get(data.contact_id)
     if contact is not None:
         contact.step = data.step
+        if contact.bucket is not None:
+            state._bucket(contact)  # a relaxed step may require other skills, or none
 
 
 def _offer_created(state: PoolState, data: Any, at: datetime) -> None:

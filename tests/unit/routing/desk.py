@@ -10,6 +10,7 @@ from frontline.contracts.envelope import Event
 from frontline.contracts.routing import Offer, OfferCreated
 from services.routing.core.contacts import Stage
 from services.routing.core.router import Router
+from services.routing.core.selection import first_in_line, takes
 from services.routing.core.snapshot import PoolSnapshot, restore, take
 from services.routing.core.state import Fact, PoolState, contact_timers
 
@@ -87,7 +88,7 @@ def snapshot(state: PoolState, *, now: datetime = T0) -> dict[str, Any]:
             for contact_id, contact in state.contacts.items()
         },
         "offers": dict(state.offers),
-        "waiting": list(state.waiting),
+        "waiting": sorted(entry for line in state.waiting_by.values() for entry in line),
         "routable": sorted(state.routable),
         "free": {channel: sorted(agents) for channel, agents in state.free.items() if agents},
         "by_skill": {skill: sorted(agents) for skill, agents in state.by_skill.items() if agents},
@@ -145,3 +146,23 @@ def check_invariants(state: PoolState) -> None:
             assert contact.contact_id not in held
         else:
             assert held[contact.contact_id] == 1
+    check_waiting_index(state)
+
+
+def check_waiting_index(state: PoolState) -> None:
+    """The buckets hold each waiting contact once, under its channel and a skill it requires now (or
+    none), and an agent's look into them finds what a scan of every waiting contact finds."""
+    waiting = sorted(
+        ((c.aging_key, c.contact_id) for c in state.contacts.values() if c.stage is Stage.WAITING),
+    )
+    filed = [(entry, key) for key, line in state.waiting_by.items() for entry in line]
+    assert sorted(entry for entry, _ in filed) == waiting, "the waiting index drifted"
+    for (_, contact_id), (channel, skill) in filed:
+        contact = state.contacts[contact_id]
+        required = contact.required_skills()
+        assert channel == contact.queued.channel
+        assert (skill in required) if required else skill is None, f"{contact_id} filed under {skill}"
+    for agent in state.agents.values():
+        rooms = set(agent.free_channels())
+        scanned = next((state.contacts[c] for _, c in waiting if takes(agent, rooms, state.contacts[c])), None)
+        assert first_in_line(state, agent, rooms) is scanned, f"{agent.agent_id} looked in the wrong place"

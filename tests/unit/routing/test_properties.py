@@ -168,7 +168,7 @@ TICK_SECONDS = 1.0
 
 @settings(max_examples=40, deadline=None)
 @given(
-    overload=st.floats(1.2, 4.0),
+    overload=st.floats(1.5, 4.0),  # at 1.2 a short horizon leaves a backlog of ~9, too few to call it overloaded
     low_arrivals=st.lists(st.integers(0, 3000), min_size=1, max_size=5, unique=True),
     horizon=st.integers(2000, 5000),
 )
