@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Literal, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -53,6 +54,7 @@ def signature(secret: bytes, value: bytes) -> str:
     return hmac.new(secret, value, hashlib.sha256).hexdigest()
 
 
+@lru_cache(maxsize=1024)
 def _development_key(ident: str) -> EventKey | None:
     kind, _, name = ident.partition(":")
     secret = hmac.new(DEVELOPMENT_SEED, ident.encode(), hashlib.sha256).hexdigest()

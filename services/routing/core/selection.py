@@ -9,6 +9,7 @@ so an overloaded class cannot starve another one.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from services.routing.core.state import PoolState
 
 UNAVAILABLE = "not available (offline, away or in wrap-up)"
+SAMPLE_LOOKS = 100  # agents looked at for the sample of those ruled out early (all are counted by reason)
 
 
 class Selection:
@@ -105,7 +107,7 @@ class Selection:
         if size <= 0 or len(considered) == len(self._router.agents):
             return sample
         checked = {agent.agent_id for agent in considered}
-        for agent_id, agent in self._router.agents.items():
+        for agent_id, agent in itertools.islice(self._router.agents.items(), SAMPLE_LOOKS):
             if agent_id in checked:
                 continue
             reason = why_not(agent, contact)
