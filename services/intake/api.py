@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -141,6 +141,11 @@ class LiveIn(BaseModel):
     version: int | None = Field(ge=1, le=2**31, description="A stored version, or null for the keyword taxonomy.")
 
 
+EXPORT: dict[str, Any] = {
+    "dependencies": [requires(Role.ADMIN)],
+    "response_class": Response,
+    "responses": {200: {"content": {JSON_LINES[0]: {"schema": {"type": "string"}}}}},
+}
 UPLOAD_ROWS = {"type": "array", "items": ExampleIn.model_json_schema(), "minItems": 1, "maxItems": MAX_ROWS}
 UPLOAD_CONTENT = {
     JSON_LINES[0]: {
@@ -278,24 +283,18 @@ def router(parts: Components) -> APIRouter:
 
     @api.get(
         "/training-examples/corrections",
-        dependencies=[requires(Role.ADMIN)],
         summary="What agents said contacts were about at wrap-up, newest first, as JSON Lines (redacted texts)",
-        response_class=Response,
-        responses={200: {"content": {JSON_LINES[0]: {"schema": {"type": "string"}}}}},
+        **EXPORT,
     )
     async def export_corrections(
         principal: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = MAX_ROWS
     ) -> Response:
-        found = await parts.models.corrections(principal.tenant, limit=limit)
-        lines = [example.model_dump_json(exclude_none=True).encode() + b"\n" for example in found]
-        return Response(b"".join(lines), media_type=JSON_LINES[0])
+        return _json_lines(await parts.models.corrections(principal.tenant, limit=limit))
 
     @api.get(
         "/training-examples/{version}",
-        dependencies=[requires(Role.ADMIN)],
         summary="One version's examples as JSON Lines, as kept (redacted), in the upload's order",
-        response_class=Response,
-        responses={200: {"content": {JSON_LINES[0]: {"schema": {"type": "string"}}}}},
+        **EXPORT,
     )
     async def export_training_examples(
         principal: CurrentPrincipal, version: Annotated[int, Path(ge=1, le=2**31)]
@@ -303,12 +302,9 @@ def router(parts: Components) -> APIRouter:
         kept = next((s for s in await parts.store.example_sets(principal.tenant) if s.version == version), None)
         if kept is None:
             raise HTTPException(404, f"no examples of version {version}")
-        lines = [
-            example.model_dump_json(exclude_none=True).encode() + b"\n"
-            async for chunk in parts.store.examples(principal.tenant, kept)
-            for example in chunk
-        ]
-        return Response(b"".join(lines), media_type=JSON_LINES[0])
+        return _json_lines(
+            [example async for chunk in parts.store.examples(principal.tenant, kept) for example in chunk]
+        )
 
     @api.get(
         "/models",
@@ -352,6 +348,11 @@ def router(parts: Components) -> APIRouter:
         return await _models_out(parts, principal.tenant)
 
     return api
+
+
+def _json_lines(examples: list[ExampleIn]) -> Response:
+    lines = [example.model_dump_json(exclude_none=True).encode() + b"\n" for example in examples]
+    return Response(b"".join(lines), media_type=JSON_LINES[0])
 
 
 async def _models_out(parts: Components, tenant: str) -> ModelsOut:

@@ -4,6 +4,7 @@ agents' corrections worker and the background trainer."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
@@ -109,28 +110,26 @@ class Components:
         )
 
     async def _republish(self) -> None:
-        """Every `republish_after_seconds`, finishes what a crash left in the outbox; an outage is
-        waited out until the next round."""
-        while True:
-            await asyncio.sleep(self.settings.republish_after_seconds)
-            try:
-                await self.intake.republish_pending()
-            except Exception as error:
-                if not caused_by_infrastructure(error):
-                    raise
-                log.warning("republishing waits for the store and broker", error=reason_of(error))
+        """Finishes what a crash left in the outbox."""
+        await _every(self.settings.republish_after_seconds, self.intake.republish_pending, "republishing")
 
     async def _train(self) -> None:
-        """Every `training_poll_seconds`, trains the tenants whose examples changed; an outage is
-        waited out until the next round (the lease runs out and the training is done again)."""
-        while True:
-            await asyncio.sleep(self.settings.training_poll_seconds)
-            try:
-                await self.trainer.round()
-            except Exception as error:
-                if not caused_by_infrastructure(error):
-                    raise
-                log.warning("training waits for the store", error=reason_of(error))
+        """Trains the tenants whose examples changed (a training cut short by an outage is done
+        again once its lease runs out)."""
+        await _every(self.settings.training_poll_seconds, self.trainer.round, "training")
+
+
+async def _every(seconds: float, run: Callable[[], Awaitable[object]], what: str) -> None:
+    """Runs `run` every `seconds`; an outage is waited out until the next round, anything else stops
+    the process (supervised)."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await run()
+        except Exception as error:
+            if not caused_by_infrastructure(error):
+                raise
+            log.warning(f"{what} waits for the store and broker", error=reason_of(error))
 
 
 def create(settings: Settings) -> FastAPI:
