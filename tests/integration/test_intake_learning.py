@@ -54,6 +54,9 @@ async def intake(settings, mongo_client, tmp_path_factory):
     ]
     env = service_environment(settings, port) | {
         "FRONTLINE_MONGODB_DATABASE": database,
+        # groups of its own from the end of the topics: what other runs left there is not its business
+        "FRONTLINE_KAFKA_GROUP_PREFIX": f"learning-{uuid.uuid4().hex[:8]}",
+        "FRONTLINE_KAFKA_OFFSET_RESET": "latest",
         "FRONTLINE_API_KEYS": json.dumps(keys),
         "FRONTLINE_INTAKE_TRAINING_POLL_SECONDS": "1",
         "FRONTLINE_INTAKE_TRAINING_PAUSE_SECONDS": "0",
