@@ -29,7 +29,6 @@ from services.intake.core.identity import InvalidIdentifier, normalise
 from services.intake.core.taxonomy import Taxonomy
 from services.intake.service import Accepted, Outcome, Refused, Submission
 from services.intake.store import EPOCH, ReferenceTaken
-from services.intake.taxonomy import default_taxonomy
 
 if TYPE_CHECKING:
     from services.intake.app import Components
@@ -237,7 +236,7 @@ def router(parts: Components) -> APIRouter:
 
     @api.get("/taxonomy", response_model=Taxonomy)
     async def get_taxonomy(principal: CurrentPrincipal) -> Taxonomy:
-        return await parts.store.taxonomy(principal.tenant) or default_taxonomy()
+        return await parts.classifiers.taxonomy(principal.tenant)
 
     @api.put(
         "/taxonomy",
@@ -246,7 +245,7 @@ def router(parts: Components) -> APIRouter:
         summary="Replace the tenant's concern taxonomy (its version must grow)",
     )
     async def put_taxonomy(principal: CurrentPrincipal, taxonomy: Taxonomy) -> Taxonomy:
-        current = await parts.store.taxonomy(principal.tenant) or default_taxonomy()
+        current = await parts.classifiers.taxonomy(principal.tenant)
         if taxonomy.version <= current.version:
             raise HTTPException(409, f"version must be greater than the current {current.version}")
         await parts.store.save_taxonomy(principal.tenant, taxonomy)
@@ -328,7 +327,7 @@ def router(parts: Components) -> APIRouter:
         if found is None:
             raise HTTPException(404, f"no model version {version}")
         live = (await parts.models.learning(principal.tenant)).live
-        return ModelVersionOut.model_validate(found | {"live": found["version"] == live, "stored": found["parts"] > 0})
+        return ModelVersionOut.model_validate(_as_listed(found, live))
 
     @api.put(
         "/models/live",
@@ -355,12 +354,15 @@ def _json_lines(examples: list[ExampleIn]) -> Response:
     return Response(b"".join(lines), media_type=JSON_LINES[0])
 
 
+def _as_listed(found: dict[str, Any], live: int | None) -> dict[str, Any]:
+    """A stored version's summary, with whether it is live and whether its model is still kept."""
+    return found | {"live": found["version"] == live, "stored": found["parts"] > 0}
+
+
 async def _models_out(parts: Components, tenant: str) -> ModelsOut:
     learning = await parts.models.learning(tenant)
     versions = [
-        ModelSummaryOut.model_validate(
-            found | {"live": found["version"] == learning.live, "stored": found["parts"] > 0}
-        )
+        ModelSummaryOut.model_validate(_as_listed(found, learning.live))
         for found in await parts.models.versions(tenant)
     ]
     return ModelsOut(

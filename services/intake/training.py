@@ -128,14 +128,16 @@ class Trainer:
         return done
 
     async def _trained(self, tenant: str, started: datetime) -> dict[str, Any]:
-        examples = training_set(await self._newest_first(tenant))
+        # CPU work on up to 200,000 examples and a live model's arrays: away from the event loop
+        examples = await asyncio.to_thread(training_set, await self._newest_first(tenant))
         base = {"at": started, "examples": len(examples)}
         live = await self._classifiers.live(tenant)  # None too when the live version cannot be read
+        live_bytes = await asyncio.to_thread(live.model.to_bytes) if live else None
         try:
             candidate = await self._train(
                 examples,
                 await self._classifiers.taxonomy(tenant),
-                (live.model.to_bytes(), live.concerns) if live else None,
+                (live_bytes, live.concerns) if live and live_bytes else None,
             )
         except TooFewExamples as few:
             return base | {"outcome": "not trained", "reason": str(few)}

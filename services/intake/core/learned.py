@@ -90,21 +90,23 @@ class ConcernModel:
         for row, code in enumerate(self._concern_of):
             self._to_concern[row, index[code]] = 1.0
 
-    def probability(self, text: str, concern: str) -> float:
-        """The summed probability of the intents of `concern` (0 for a concern it never learned)."""
-        if concern not in self._codes:
-            return 0.0
-        return float(self.model.probabilities(text) @ self._to_concern[:, self._codes.index(concern)])
-
     def concern(self, text: str) -> tuple[IntentGuess, ConcernGuess]:
         """The likeliest intent, and the likeliest concern with the summed probability of its intents."""
+        intent, guess, _ = self.judged(text, None)
+        return intent, guess
+
+    def judged(self, text: str, truth: str | None) -> tuple[IntentGuess, ConcernGuess, float]:
+        """`concern(text)`, and the summed probability it gives the concern `truth` (0 for a concern
+        it never learned), from one scoring of the text."""
         probabilities = self.model.probabilities(text)
         best = int(np.argmax(probabilities))
         by_concern = probabilities @ self._to_concern
         top = int(np.argmax(by_concern))
+        given = float(by_concern[self._codes.index(truth)]) if truth in self._codes else 0.0
         return (
             IntentGuess(code=self.model.labels[best], confidence=round(float(probabilities[best]), 4)),
             ConcernGuess(code=self._codes[top], confidence=round(min(1.0, float(by_concern[top])), 4)),
+            given,
         )
 
 
@@ -156,9 +158,9 @@ def train_candidate(examples: list[ExampleIn], taxonomy: Taxonomy, live: Concern
     truth = [concerns[example.label] for example in held]
 
     def concerns_by(model: ConcernModel) -> Evaluation:
-        evaluation = score(truth, [model.concern(text)[1].code for text in texts])
-        loss = log_loss([model.probability(text, true) for text, true in zip(texts, truth, strict=True)])
-        return replace(evaluation, log_loss=round(loss, 6))
+        judged = [model.judged(text, true) for text, true in zip(texts, truth, strict=True)]
+        evaluation = score(truth, [guess.code for _, guess, _ in judged])
+        return replace(evaluation, log_loss=round(log_loss([given for _, _, given in judged]), 6))
 
     keywords = Classifier(taxonomy)
     concern = concerns_by(ConcernModel(model, concerns, version=0))
