@@ -114,6 +114,11 @@ class ModelSummaryOut(BaseModel):
     reason: str
     live_concern_macro_f1: float | None = Field(description="The model live then, on the same examples.")
     keywords_concern_macro_f1: float = Field(description="The keyword taxonomy, on the same examples.")
+    languages: list[str] | None = Field(
+        default=None,
+        description="Languages it learned (each at least 2 % of its examples); a contact written in another"
+        " is classified by the taxonomy's keywords. None: not recorded (versions trained before languages were).",
+    )
 
 
 class ModelVersionOut(ModelSummaryOut):

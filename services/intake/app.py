@@ -15,6 +15,7 @@ from frontline.plumbing.logging import get_logger
 from frontline.plumbing.service import Runtime, create_service, stop_each
 from frontline.plumbing.settings import Settings
 from services.intake.api import router
+from services.intake.core.language import detect, written_in
 from services.intake.language_detector import LinguaDetector
 from services.intake.service import Classifiers, Intake, Outcome, Submission
 from services.intake.settings import IntakeSettings, get_intake_settings
@@ -54,10 +55,11 @@ class Components:
             unsure_below=self.settings.unsure_below,
             in_memory=self.settings.models_in_memory,
         )
+        detector = LinguaDetector()
         self.intake = Intake(
             store=self.store,
             classifiers=self.classifiers,
-            detector=LinguaDetector(),
+            detector=detector,
             publish=runtime.producer.publish,
             clock=lambda: datetime.now(UTC),
             region=self.settings.default_region,
@@ -83,6 +85,7 @@ class Components:
             pause=timedelta(seconds=self.settings.training_pause_seconds),
             keep=self.settings.models_kept,
             clock=lambda: datetime.now(UTC),
+            written_in=lambda text: written_in(detect(text, detector=detector), hint=None),
         )
         await self.worker.start()
         await self.corrections.start()

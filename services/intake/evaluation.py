@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.intake.core.language import LanguageDetector, guess_language
+from services.intake.core.language import LanguageDetector, detect, guess_language
 from services.intake.core.taxonomy import Classifier
 
 
@@ -35,7 +35,7 @@ def load(path: Path) -> list[Example]:
 
 
 def evaluate(examples: list[Example], *, classifier: Classifier, detector: LanguageDetector) -> Report:
-    languages = [guess_language(e.text, detector=detector, hint=None, preferred=None).code for e in examples]
+    languages = [guess_language(detect(e.text, detector=detector), hint=None, preferred=None).code for e in examples]
     concerns = [classifier.classify(subject=None, text=e.text).guess.code for e in examples]
     labels = sorted({e.concern for e in examples})
     f1 = {label: _f1(label, [e.concern for e in examples], concerns) for label in labels}

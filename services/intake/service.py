@@ -28,7 +28,7 @@ from frontline.contracts.envelope import EventTooLarge
 from frontline.plumbing.kernel import caused_by_infrastructure, reason_of
 from frontline.plumbing.logging import get_logger
 from services.intake.core.identity import Identity, InvalidIdentifier, normalise
-from services.intake.core.language import LanguageDetector
+from services.intake.core.language import LanguageDetector, detect, written_in
 from services.intake.core.learned import ConcernModel, LearnedClassifier
 from services.intake.core.learning import IntentModel
 from services.intake.core.taxonomy import Classifier, Taxonomy
@@ -126,7 +126,8 @@ class Classifiers:
         if found is None:
             raise LookupError(f"model version {version} is not stored")
         data, summary = found
-        return ConcernModel(await asyncio.to_thread(IntentModel.from_bytes, data), summary["concerns"], version=version)
+        model = await asyncio.to_thread(IntentModel.from_bytes, data)
+        return ConcernModel(model, summary["concerns"], version=version, languages=summary.get("languages"))
 
     def forget(self, tenant: str) -> None:
         self._cache.pop(tenant, None)
@@ -259,10 +260,15 @@ class Intake:
         customers = await self._identified(arrivals)
         visits: dict[int, Visit] = {}
         classifications = {}
+        detected = {}
         for index, arrival in arrivals.items():
             submission = arrival.submission
+            sent = submission.data
+            detected[index] = detect(f"{sent.subject or ''} {sent.text}", detector=self._detector)
             classifier = await self._classifiers.classifier(submission.tenant)
-            classifications[index] = classifier.classify(subject=submission.data.subject, text=submission.data.text)
+            classifications[index] = classifier.classify(
+                subject=sent.subject, text=sent.text, language=written_in(detected[index], hint=sent.language_hint)
+            )
             customer_id, linked = customers[index]
             visits[index] = Visit(
                 tenant=submission.tenant,
@@ -281,7 +287,7 @@ class Intake:
                 arrival.submission.data,
                 Understanding(visited[index].profile, new, repeat, self._region),
                 classification=classifications[index],
-                detector=self._detector,
+                detected=detected[index],
                 arrived_at=arrival.submission.occurred_at,
             )
             event = self._received_event(arrival.submission, arrival.contact_id, data, now)

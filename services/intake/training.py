@@ -26,6 +26,7 @@ from services.intake.core.learned import (
     MAX_TRAINING_EXAMPLES,
     Candidate,
     ConcernModel,
+    model_languages,
     train_candidate,
     training_set,
 )
@@ -105,8 +106,10 @@ class Trainer:
         pause: timedelta,
         keep: int,
         clock: Callable[[], datetime],
+        written_in: Callable[[str], str | None],
     ) -> None:
         self._store, self._models, self._classifiers = store, models, classifiers
+        self._written_in = written_in
         self._train, self._lease, self._pause, self._keep, self._clock = train, lease, pause, keep, clock
 
     async def round(self) -> list[Trained]:
@@ -141,9 +144,10 @@ class Trainer:
             )
         except TooFewExamples as few:
             return base | {"outcome": "not trained", "reason": str(few)}
+        languages = await asyncio.to_thread(model_languages, examples, written_in=self._written_in)
         promote = candidate.verdict.promote
         version = await self._models.save(
-            tenant, candidate.model, summary(candidate, started), live=promote, now=self._clock()
+            tenant, candidate.model, summary(candidate, started, languages), live=promote, now=self._clock()
         )
         await self._models.prune(tenant, keep=self._keep)
         return base | {
@@ -163,7 +167,7 @@ class Trainer:
         return examples
 
 
-def summary(candidate: Candidate, trained_at: datetime) -> dict[str, Any]:
+def summary(candidate: Candidate, trained_at: datetime, languages: list[str]) -> dict[str, Any]:
     """What is kept of a version beside its bytes, and shown by `GET /v1/models`."""
     return {
         "trained_at": trained_at,
@@ -179,6 +183,7 @@ def summary(candidate: Candidate, trained_at: datetime) -> dict[str, Any]:
         "live_concern_macro_f1": round(candidate.live.macro_f1, 4) if candidate.live else None,
         "keywords_concern_macro_f1": round(candidate.keywords.macro_f1, 4),
         "concerns": candidate.concerns,
+        "languages": languages,
     }
 
 

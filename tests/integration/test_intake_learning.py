@@ -135,6 +135,12 @@ async def test_agents_corrections_teach_the_next_version_and_a_supervisor_can_ro
     measured = (await intake.get("/v1/models/1", headers=ADMIN)).json()
     assert measured["held_back"] == measured["concern_evaluation"]["examples"] > 0
     assert measured["concern_evaluation"]["macro_f1"] > measured["keywords_concern_macro_f1"]
+    assert (version["languages"], measured["languages"]) == (["en"], ["en"])
+
+    # a contact in a language the model never learned is read by the taxonomy's keywords
+    [dutch] = await submit(intake, ["Mijn factuur klopt niet, er is twee keer afgeschreven van mijn rekening."])
+    assert (dutch["contact"]["language"]["code"], dutch["contact"]["model_version"]) == ("nl", None)
+    assert dutch["contact"]["concern"]["code"] == "billing"
 
     # five hundred contacts of a kind the first version never saw: it cannot name their concern
     contacts = await submit(intake, unseen(500, seed=1))

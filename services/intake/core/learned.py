@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -33,6 +33,8 @@ from services.intake.core.learning import (
 from services.intake.core.taxonomy import Classification, Classifier, Taxonomy
 
 MAX_TRAINING_EXAMPLES = 200_000  # the newest are kept: bounds a training run's memory and time
+LANGUAGE_SAMPLE = 2_000  # examples whose language is read to know a model's languages
+LANGUAGE_SHARE = 0.02  # a language is learned when at least this share of the sample is in it
 
 
 def model_text(subject: str | None, text: str) -> str:
@@ -78,11 +80,26 @@ def concern_of(label: str, taxonomy: Taxonomy) -> str:
     return taxonomy.intents.get(label) or (label if label in codes else taxonomy.fallback)
 
 
-class ConcernModel:
-    """A live model version: the intent it reads and the concern that follows, with confidences."""
+def model_languages(examples: list[ExampleIn], *, written_in: Callable[[str], str | None]) -> list[str]:
+    """The languages a model learns from these examples: each named by at least LANGUAGE_SHARE of
+    an even sample of them (an example's own language, else the one its text is written in; texts
+    too short to tell are left out)."""
+    step = max(1, len(examples) // LANGUAGE_SAMPLE)
+    found = Counter(example.language or written_in(example.text) for example in examples[::step])
+    found.pop(None, None)
+    total = sum(found.values())
+    return sorted(language for language, n in found.items() if language and n >= LANGUAGE_SHARE * total)
 
-    def __init__(self, model: IntentModel, concerns: dict[str, str], *, version: int) -> None:
+
+class ConcernModel:
+    """A live model version: the intent it reads and the concern that follows, with confidences;
+    `languages` are those it learned (None: not known, as for versions stored before they were)."""
+
+    def __init__(
+        self, model: IntentModel, concerns: dict[str, str], *, version: int, languages: list[str] | None = None
+    ) -> None:
         self.model, self.concerns, self.version = model, concerns, version
+        self.languages = None if languages is None else frozenset(languages)
         self._concern_of = [concerns.get(label, "") for label in model.labels]
         self._codes = sorted(set(self._concern_of))
         index = {code: i for i, code in enumerate(self._codes)}
@@ -112,13 +129,18 @@ class ConcernModel:
 
 class LearnedClassifier:
     """Classifies with a tenant's live model; below `unsure_below` the contact goes to the
-    taxonomy's fallback concern, flagged unsure, its intent still named."""
+    taxonomy's fallback concern, flagged unsure, its intent still named. A contact written in a
+    language the model did not learn is classified by the taxonomy's keywords instead."""
 
     def __init__(self, model: ConcernModel, taxonomy: Taxonomy, *, unsure_below: float) -> None:
         self.model, self.taxonomy, self.unsure_below = model, taxonomy, unsure_below
         self._codes = {concern.code for concern in taxonomy.concerns}
+        self._keywords = Classifier(taxonomy)
 
-    def classify(self, *, subject: str | None, text: str) -> Classification:
+    def classify(self, *, subject: str | None, text: str, language: str | None = None) -> Classification:
+        learned = self.model.languages
+        if language is not None and learned is not None and language not in learned:
+            return self._keywords.classify(subject=subject, text=text, language=language)
         intent, guess = self.model.concern(model_text(subject, text))
         unsure = guess.confidence < self.unsure_below or guess.code not in self._codes
         code = self.taxonomy.fallback if unsure else guess.code

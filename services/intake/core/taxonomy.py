@@ -76,7 +76,8 @@ class Classifier:
             for concern in taxonomy.concerns
         }
 
-    def classify(self, *, subject: str | None, text: str) -> Classification:
+    def classify(self, *, subject: str | None, text: str, language: str | None = None) -> Classification:
+        """The best-scoring concern; keywords of every language are looked for, whatever `language`."""
         subject_words, text_words = searchable(subject or ""), searchable(text)
         scores = {}
         for concern in self.taxonomy.concerns:

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from frontline.contracts.contacts import ContactReceivedData, ContactSubmittedData
 from services.intake.core.customers import CustomerProfile
-from services.intake.core.language import LanguageDetector, guess_language
+from services.intake.core.language import Detected, guess_language
 from services.intake.core.redaction import redact
 from services.intake.core.taxonomy import Classification
 from services.intake.core.triage import is_urgent, priority_of, sentiment_of
@@ -49,18 +49,18 @@ def understand(
     context: Understanding,
     *,
     classification: Classification,
-    detector: LanguageDetector,
+    detected: Detected,
     arrived_at: datetime,
 ) -> ContactReceivedData:
     """Everything routing and upsell need; the text leaves here redacted.
 
     `classification` comes from the tenant's classifier on the original subject and text, first,
-    because whether the contact repeats an earlier one depends on its concern."""
+    because whether the contact repeats an earlier one depends on its concern; `detected` is the
+    language detector's answer for the subject and text, which the classifier also read."""
     subject = redact(submission.subject or "", region=context.region)
     text = redact(submission.text, region=context.region)
     language = guess_language(
-        f"{submission.subject or ''} {submission.text}",
-        detector=detector,
+        detected,
         hint=submission.language_hint,
         preferred=context.customer.preferred_language,
     )

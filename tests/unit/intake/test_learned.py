@@ -10,6 +10,7 @@ from services.intake.core.learned import (
     ConcernModel,
     LearnedClassifier,
     concern_map,
+    model_languages,
     train_candidate,
     training_set,
 )
@@ -79,6 +80,34 @@ def test_below_the_threshold_the_contact_goes_to_the_fallback_flagged_unsure_wit
     assert result.skills == TAXONOMY.concern("general").skills
     assert result.intent is not None
     assert result.intent.code in MODEL.model.labels
+
+
+def test_a_contact_in_a_language_the_model_did_not_learn_is_classified_by_the_keywords() -> None:
+    english = ConcernModel(MODEL.model, MODEL.concerns, version=3, languages=["en"])
+    classifier = LearnedClassifier(english, TAXONOMY, unsure_below=0.4)
+    dutch = classifier.classify(subject=None, text="Mijn factuur klopt niet, dubbel afgeschreven", language="nl")
+    assert (dutch.guess.code, dutch.model_version, dutch.intent, dutch.unsure) == ("billing", None, None, False)
+    learned = classifier.classify(subject="Card", text="my card never came", language="en")
+    assert (learned.guess.code, learned.model_version) == ("orders_delivery", 3)
+    untold = classifier.classify(subject="Card", text="my card never came", language=None)
+    assert untold.model_version == 3  # too short to tell: the model reads it
+    unrecorded = LearnedClassifier(MODEL, TAXONOMY, unsure_below=0.4)  # a version stored before languages were
+    assert unrecorded.classify(subject=None, text="mijn kaart is niet gekomen", language="nl").model_version == 3
+
+
+def test_a_models_languages_are_those_of_at_least_two_percent_of_its_examples() -> None:
+    given_examples = (
+        [ExampleIn(text=f"card {i}", concern="billing", language="en") for i in range(95)]
+        + [ExampleIn(text=f"kaart {i}", concern="billing") for i in range(3)]  # told by their text
+        + [ExampleIn(text=f"kortti {i}", concern="billing", language="fi") for i in range(1)]
+        + [ExampleIn(text=f"? {i}", concern="billing") for i in range(10)]  # too short to tell: not counted
+    )
+
+    def written_in(text: str) -> str | None:
+        return "nl" if text.startswith("kaart") else None
+
+    assert model_languages(given_examples, written_in=written_in) == ["en", "nl"]
+    assert model_languages([], written_in=written_in) == []
 
 
 def test_a_concern_the_taxonomy_no_longer_has_routes_as_unsure() -> None:

@@ -118,6 +118,7 @@ def trainer(examples: Examples, models: Models, classifiers: Classifiers | None 
         pause=timedelta(hours=1),
         keep=3,
         clock=lambda: NOW,
+        written_in=lambda text: "en",
     )
 
 
@@ -136,6 +137,7 @@ async def test_a_waiting_tenant_is_trained_promoted_and_its_classifier_reloaded(
     summary = models.saved["acme"][0][1]
     assert summary["trained_on"] + summary["held_back"] == 60
     assert summary["concerns"] == {"orders_delivery": "orders_delivery", "returns_refunds": "returns_refunds"}
+    assert summary["languages"] == ["en"]
 
 
 async def test_the_same_examples_again_do_not_replace_the_live_version() -> None:

@@ -4,7 +4,7 @@ import pytest
 
 from frontline.contracts.contacts import Channel, ContactSubmittedData
 from services.intake.core.customers import CustomerProfile
-from services.intake.core.language import guess_language
+from services.intake.core.language import detect, guess_language
 from services.intake.core.taxonomy import Classifier, Taxonomy
 from services.intake.core.triage import priority_of, sentiment_of
 from services.intake.core.understanding import ContactInFuture, Understanding, check_arrival, repeats, understand
@@ -47,7 +47,7 @@ def understood(classifier: Classifier, text: str, subject: str | None, ctx: Unde
         submission(text, subject=subject),
         ctx,
         classification=classifier.classify(subject=subject, text=text),
-        detector=detector or FixedDetector(None),
+        detected=detect(f"{subject or ''} {text}", detector=detector or FixedDetector(None)),
         arrived_at=NOW,
     )
 
@@ -88,14 +88,16 @@ def test_a_taxonomy_refuses_duplicate_codes_and_an_unknown_fallback():
 
 def test_short_text_falls_back_to_the_hint_then_the_profile_then_the_default():
     detector = FixedDetector(("en", 0.99))
-    assert guess_language("hoi", detector=detector, hint="nl", preferred="de").method == "hint"
-    guess = guess_language("hoi", detector=detector, hint=None, preferred="de")
+    assert detect("hoi", detector=detector) is None
+    assert guess_language(detect("hoi", detector=detector), hint="nl", preferred="de").method == "hint"
+    guess = guess_language(None, hint=None, preferred="de")
     assert (guess.code, guess.method) == ("de", "customer_profile")
-    assert guess_language("ok", detector=detector, hint=None, preferred=None).method == "default"
+    assert guess_language(detect("ok", detector=detector), hint=None, preferred=None).method == "default"
 
 
 def test_a_confident_detection_wins_over_the_profile():
-    guess = guess_language("Mijn factuur klopt niet", detector=FixedDetector(("nl", 0.94)), hint=None, preferred="en")
+    detected = detect("Mijn factuur klopt niet", detector=FixedDetector(("nl", 0.94)))
+    guess = guess_language(detected, hint=None, preferred="en")
     assert (guess.code, guess.confidence, guess.method) == ("nl", 0.94, "detected")
 
 
