@@ -20,8 +20,8 @@ DEFAULT_PORT = 8002
 
 class Components:
     def __init__(self, settings: Settings, routing: RoutingSettings) -> None:
-        self.worker = RoutingWorker(settings, routing, clock=lambda: datetime.now(UTC))
         self.view = RoutingView(settings, routing)
+        self.worker = RoutingWorker(settings, routing, clock=lambda: datetime.now(UTC), committed=self.view.written)
         self._producer: EventProducer | None = None
 
     async def setup(self, runtime: Runtime) -> None:

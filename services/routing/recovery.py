@@ -160,24 +160,38 @@ def apply_fact(
     skipped: Skipped,
 ) -> Event | None:
     """Evolve the fact's pool, unless its snapshot already includes it; the fact, if applied."""
-    offset = record.offset
+    event = read_fact(record, keys, skipped)
+    if event is None or not evolve_with(pools, snapshots, event, record.offset, make):
+        return None
+    return event
+
+
+def read_fact(record: RawMessage, keys: EventKeys, skipped: Skipped) -> Event | None:
+    """The fact the record carries, if it is one of routing's (read and its signature checked)."""
     try:
         event = parse_event(record.value or b"")
     except ContractViolation as violation:
-        skipped.add(f"unreadable: {violation.reason}", offset)
+        skipped.add(f"unreadable: {violation.reason}", record.offset)
         return None
     refused = keys.refusal(event, record.value or b"", record.headers or (), record.topic)
     if refused is not None or event.source != SOURCE:
         # routing's facts are its memory: one it did not write (a forger, a stray producer, a test's
         # stand-in written in routing's name for another reader) is no fact
-        skipped.add(f"not written by routing: {refused or f'source {event.source}'}", offset)
+        skipped.add(f"not written by routing: {refused or f'source {event.source}'}", record.offset)
         return None
+    return event
+
+
+def evolve_with(
+    pools: dict[str, P], snapshots: dict[str, SnapshotRecord], event: Event, offset: int, make: Callable[[str], P]
+) -> bool:
+    """Evolve the fact's pool, unless its snapshot already includes it; whether it did."""
     snapshot = snapshots.get(event.tenant)
     if snapshot is not None and offset <= snapshot.facts_offset:
-        return None
+        return False
     pool = pools.get(event.tenant) or pools.setdefault(event.tenant, make(event.tenant))
     pool.evolve(as_fact(event))
-    return event
+    return True
 
 
 async def rebuild(settings: Settings, partition: int, make: Callable[[str], P]) -> tuple[dict[str, P], int]:

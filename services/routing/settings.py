@@ -14,7 +14,7 @@ class RoutingSettings(BaseSettings):
     )
     max_batch: int = Field(default=500, ge=1, le=10_000, description="Input records handled in one transaction.")
     snapshot_every_facts: int = Field(
-        default=5_000, ge=1, description="Snapshot a partition's pools after this many facts (recovery replays fewer)."
+        default=20_000, ge=1, description="Snapshot a partition's pools after this many facts (recovery replays fewer)."
     )
     snapshot_every_seconds: float = Field(
         default=60.0, gt=0, description="... or after this long, if any fact was written since the last snapshot."

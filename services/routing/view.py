@@ -1,7 +1,9 @@
 """What REST reads: every pool, rebuilt continuously from `routing.events`, and recent explanations.
 
 Any routing process can answer for any tenant, whichever worker owns the pool: the view follows
-all partitions of the committed facts, a few milliseconds behind the worker that wrote them.
+all partitions of the committed facts, a few milliseconds behind the worker that wrote them. The
+facts this process's own worker committed are handed over as the events they were (`written`), so
+the view reads them without parsing and checking them again.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections import OrderedDict, deque
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from frontline.contracts import Event
 from frontline.contracts.routing import Decision, RoutingDecision
 from frontline.plumbing.kafka import RawMessage, partitions_of
 from frontline.plumbing.logging import get_logger
@@ -22,6 +25,7 @@ from services.routing.recovery import (
     SnapshotRecord,
     apply_fact,
     committed_reader,
+    evolve_with,
     first_fact_to_replay,
     latest_snapshots,
     restored_pools,
@@ -29,6 +33,7 @@ from services.routing.recovery import (
 from services.routing.settings import RoutingSettings
 
 log = get_logger(__name__)
+HANDED_OVER = 100_000  # facts of the local worker kept for the view to read; beyond, the oldest are dropped
 
 
 class ViewNotReady(RuntimeError):
@@ -47,6 +52,8 @@ class RoutingView:
         self._catching_up: dict[TopicPartition, int] = {}
         self._snapshots: dict[str, SnapshotRecord] = {}
         self._skipped = Skipped()
+        self._written: dict[tuple[int, int], Event] = {}  # (partition, offset) → a fact the local worker committed
+        self._read: dict[int, int] = {}  # partition → the offset of the last fact read
         self.caught_up = asyncio.Event()
 
     def pool(self, tenant: str) -> PoolState:
@@ -102,8 +109,23 @@ class RoutingView:
                     self.caught_up.set()
                     log.info("routing view caught up", pools=len(self.pools))
 
+    def written(self, partition: int, facts: list[tuple[int, Event]]) -> None:
+        """Facts the local worker has just committed to `partition`, by offset: read as they are when
+        the view comes to them (a fact it has read already is not kept)."""
+        read = self._read.get(partition, -1)
+        for offset, event in facts:
+            if offset > read:
+                self._written[(partition, offset)] = event
+        while len(self._written) > HANDED_OVER:  # a view far behind parses what it comes to instead
+            del self._written[next(iter(self._written))]
+
     def _apply(self, record: RawMessage) -> None:
-        fact = apply_fact(self.pools, self._snapshots, record, PoolState, self._keys, self._skipped)
+        self._read[record.partition] = record.offset
+        known = self._written.pop((record.partition, record.offset), None)
+        if known is None:
+            fact = apply_fact(self.pools, self._snapshots, record, PoolState, self._keys, self._skipped)
+        else:
+            fact = known if evolve_with(self.pools, self._snapshots, known, record.offset, PoolState) else None
         if isinstance(fact, RoutingDecision):
             self._remember(fact.tenant, fact.data)
 

@@ -56,6 +56,8 @@ INPUTS = (Topic.CONTACTS_RECEIVED.value, Topic.AGENTS_EVENTS.value, Topic.ROUTIN
 FACTS = Topic.ROUTING_EVENTS.value
 Clock = Callable[[], datetime]
 Place = tuple[str, int, int]  # topic, partition, offset
+Sent = tuple["asyncio.Future[RecordMetadata]", Event | None]  # a send, and the fact it carries (None: a dead letter)
+Committed = Callable[[int, list[tuple[int, Event]]], None]  # a partition's facts of a committed step, by offset
 
 
 class PoisonFound(Exception):
@@ -82,10 +84,11 @@ class Partition:
 
 
 class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, settings: Settings, routing: RoutingSettings, *, clock: Clock) -> None:
+    def __init__(self, settings: Settings, routing: RoutingSettings, *, clock: Clock, committed: Committed) -> None:
         self._settings = settings
         self._routing = routing
         self._clock = clock
+        self._committed = committed
         self._keys = settings.signing_keys()
         self._signer = self._keys.for_service("routing")
         self.group = f"{settings.kafka_group_prefix}-routing"
@@ -153,7 +156,7 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
                 enable_idempotence=True,
                 request_timeout_ms=REQUEST_TIMEOUT_MS,
                 linger_ms=2,
-                compression_type="gzip",
+                compression_type="lz4",  # cheap to pack and unpack; every Kafka client reads it
             )
             await producer.start()
             pools, last_fact = await rebuild(self._settings, number, Router)
@@ -207,7 +210,7 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         """Apply `records` and the timers due, and commit it all at once, or nothing."""
         try:
             async with partition.producer.transaction():
-                sent: list[asyncio.Future[RecordMetadata]] = []
+                sent: list[Sent] = []
                 offsets: dict[TopicPartition, int] = {}
                 outcomes: list[tuple[str, str]] = []
                 for record in records:
@@ -219,9 +222,14 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
                     due = pool.next_due()
                     if due is not None and due <= now.timestamp():
                         sent += await self._publish(partition, pool.tick(now), tenant=pool.tenant, cause=None)
-                written = [meta for meta in await asyncio.gather(*sent) if meta.topic == FACTS]
+                metas = await asyncio.gather(*(future for future, _ in sent))
+                written = [
+                    (meta.offset, event)
+                    for meta, (_, event) in zip(metas, sent, strict=True)
+                    if meta.topic == FACTS and event is not None
+                ]
                 if written:
-                    partition.last_fact = max(meta.offset for meta in written)
+                    partition.last_fact = max(offset for offset, _ in written)
                     partition.facts_since_snapshot += len(written)
                 if self._snapshot_due(partition):
                     await self._snapshot(partition, now)
@@ -243,6 +251,7 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         else:
             partition.failures = 0
             self.stuck.cleared()
+            self._committed(partition.number, written)
             for topic, outcome in outcomes:
                 EVENTS_CONSUMED.labels(topic, outcome).inc()
 
@@ -288,9 +297,7 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
                 else:
                     consumer.seek(tp, committed)
 
-    async def _handle(
-        self, partition: Partition, record: ConsumerRecord, now: datetime
-    ) -> tuple[list[asyncio.Future[RecordMetadata]], str]:
+    async def _handle(self, partition: Partition, record: ConsumerRecord, now: datetime) -> tuple[list[Sent], str]:
         """The sends this record caused, and its outcome: ok, invalid or refused (both dead-lettered)."""
         poison = self._poison.pop((record.topic, record.partition, record.offset), None)
         if poison is not None:
@@ -321,27 +328,24 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def _publish(
         self, partition: Partition, facts: list[Fact], *, tenant: str, cause: Event | None
-    ) -> list[asyncio.Future[RecordMetadata]]:
-        sent = []
+    ) -> list[Sent]:
+        sent: list[Sent] = []
         for fact in facts:
             event = as_event(fact, tenant=tenant, cause=cause)
             value = event.to_json()
             headers = self._signer.headers(event, value)
-            sent.append(
-                await partition.producer.send(
-                    FACTS, value, key=tenant.encode(), partition=partition.number, headers=headers
-                )
+            future = await partition.producer.send(
+                FACTS, value, key=tenant.encode(), partition=partition.number, headers=headers
             )
+            sent.append((future, event))
         EVENTS_PUBLISHED.labels(FACTS).inc(len(facts))
         return sent
 
-    async def _dead_letter(
-        self, partition: Partition, record: ConsumerRecord, reason: str
-    ) -> asyncio.Future[RecordMetadata]:
+    async def _dead_letter(self, partition: Partition, record: ConsumerRecord, reason: str) -> Sent:
         topic, body, headers = dead_letter_of(record, reason, service="frontline-routing", now=self._clock())
         DEAD_LETTERS.labels(record.topic).inc()
         log.warning("message dead-lettered", topic=record.topic, offset=record.offset, reason=reason)
         future: asyncio.Future[RecordMetadata] = await partition.producer.send(
             topic, body, key=record.key, headers=headers
         )
-        return future
+        return future, None

@@ -33,7 +33,9 @@ async def test_a_message_that_breaks_the_pool_is_dead_lettered_and_the_partition
     own = settings.model_copy(
         update={"kafka_group_prefix": f"poison-{uuid.uuid4().hex[:8]}", "kafka_offset_reset": "latest"}
     )
-    worker = RoutingWorker(own, RoutingSettings(tick_seconds=0.1), clock=lambda: datetime.now(UTC))
+    worker = RoutingWorker(
+        own, RoutingSettings(tick_seconds=0.1), clock=lambda: datetime.now(UTC), committed=lambda partition, facts: None
+    )
     first, second = f"t-{uuid.uuid4().hex[:8]}", f"t-{uuid.uuid4().hex[:8]}"
     start = await end_offsets(settings.kafka_bootstrap_servers, AGENTS_DLQ)
     await worker.start()

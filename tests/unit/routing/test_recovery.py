@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from frontline.contracts.agents import AgentProfile, Presence
 from frontline.contracts.policies import QueuePolicy
 from frontline.contracts.routing import AgentState, PolicyChanged, QueuePolicyChanged
+from frontline.plumbing.settings import Settings
 from frontline.plumbing.signing import EventKey, EventKeys, KeySigner
 from services.routing.core.snapshot import AgentSnapshot, PoolSnapshot, take
 from services.routing.core.state import PoolState
@@ -23,6 +24,8 @@ from services.routing.recovery import (
     apply_fact,
     snapshot_messages,
 )
+from services.routing.settings import RoutingSettings
+from services.routing.view import RoutingView
 from tests.unit.factories import contact_assigned
 
 ROUTING = EventKey(id="routing-1", secret=SecretStr("r" * 40), service="routing")
@@ -107,3 +110,27 @@ def test_snapshot_pieces_routing_did_not_sign_are_passed_over() -> None:
     for key, value, headers in snapshot_messages("acme", snapshot, KeySigner(INTAKE)):
         pieces.add(key, value, headers)
     assert pieces.snapshots() == {}
+
+
+def policy_fact(queue: str) -> PolicyChanged:
+    return PolicyChanged.new(
+        data=QueuePolicyChanged(policy=QueuePolicy(queue=queue), policy_version=1),
+        tenant="acme",
+        source="routing",
+        occurred_at=NOW,
+    )
+
+
+def test_the_view_reads_the_facts_its_own_worker_committed_as_handed_over_and_parses_the_rest() -> None:
+    view = RoutingView(Settings(event_keys=[ROUTING]), RoutingSettings())
+    view.written(0, [(7, policy_fact("vip")), (8, policy_fact("gold"))])
+    view._apply(Record(b"not even json", offset=7))  # handed over: never parsed
+    assert "vip" in view.pool("acme").policies
+    event = policy_fact("silver")
+    value = event.to_json()
+    view._apply(Record(value, KeySigner(ROUTING).headers(event, value), offset=9))  # another writer's: read
+    assert "silver" in view.pool("acme").policies
+    view.written(0, [(9, policy_fact("late"))])  # a fact the view has read already is not kept
+    view._apply(Record(b"not even json", offset=10))
+    assert "late" not in view.pool("acme").policies
+    assert sum(view._skipped.counts.values()) == 1
