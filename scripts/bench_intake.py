@@ -21,6 +21,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -118,7 +119,7 @@ async def liveness_under_worst_input(http: httpx.AsyncClient, run: str, requests
     }
 
 
-async def _timed(request) -> float:
+async def _timed(request: Awaitable[Any]) -> float:
     started = time.perf_counter()
     await request
     return (time.perf_counter() - started) * 1000

@@ -25,6 +25,7 @@ from frontline.contracts.envelope import Event, EventData
 from frontline.contracts.policies import QueuePolicy, QueuePolicySaved
 from frontline.contracts.routing import OfferCreated, RoutingDecision
 from services.routing.core.router import Router
+from services.routing.core.state import Fact
 
 T0 = datetime(2026, 11, 22, 9, tzinfo=UTC)
 
@@ -77,7 +78,7 @@ def _staff(router: Router, rng: random.Random, agents: int, skills: int, now: da
         router.apply(_event(requests.AgentProfileSaved, profile), now)
 
 
-def _accept_offers(router: Router, facts: list, now: datetime) -> list[str]:
+def _accept_offers(router: Router, facts: list[Fact], now: datetime) -> list[str]:
     """Accept every offer made; the contacts' agents."""
     accepted = []
     for fact in facts:

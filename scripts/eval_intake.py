@@ -192,7 +192,7 @@ def other_languages(model: ConcernModel, detector: LinguaDetector) -> list[str]:
     examples = load(DATA)
     intake, keyword = LearnedClassifier(model, taxonomy, unsure_below=0.5), Classifier(taxonomy)
     every = LearnedClassifier(ConcernModel(model.model, model.concerns, version=1), taxonomy, unsure_below=0.5)
-    hits: dict[str, list[tuple[bool, bool, bool]]] = {}
+    hits: dict[str, list[tuple[bool, ...]]] = {}
     for example in examples:
         language = written_in(detect(example.text, detector=detector), hint=None)
         by = [c.classify(subject=None, text=example.text, language=language) for c in (every, intake, keyword)]
