@@ -410,7 +410,8 @@ class ModelStore:
     - `intake_models`       `_id` = `tenant|version`: a version's evaluation and verdict
     - `intake_model_parts`  `_id` = `tenant|version|part`: the model's bytes, 4 MiB to a document;
                             written before the version's document, so a listed version is whole
-    - `intake_corrections`  `_id` = `tenant|contact id`: the concern or intent an agent gave at wrap-up
+    - `intake_corrections`  `_id` = `tenant|contact id`: the concern or intent an agent gave at wrap-up;
+                            the newest a training reads are kept, older ones pruned after it
     """
 
     def __init__(self, db: Database) -> None:
@@ -480,6 +481,17 @@ class ModelStore:
         """The tenant's corrections, newest first."""
         cursor = self._corrections.find(_prefixed(tenant)).sort("at", -1).limit(limit)
         return [_example(doc) async for doc in cursor]
+
+    async def prune_corrections(self, tenant: str, *, keep: int) -> int:
+        """Deletes the tenant's corrections older than its newest `keep` (those no training reads
+        any more); how many. Corrections made at the same moment as the oldest kept one stay."""
+        oldest_kept = await anext(
+            aiter(self._corrections.find(_prefixed(tenant), {"at": 1}).sort("at", -1).skip(keep - 1).limit(1)), None
+        )
+        if oldest_kept is None:
+            return 0
+        done = await self._corrections.delete_many(_prefixed(tenant) | {"at": {"$lt": oldest_kept["at"]}})
+        return done.deleted_count
 
     async def save(self, tenant: str, model: bytes, summary: dict[str, Any], *, live: bool, now: datetime) -> int:
         """Stores a model version with its evaluation; makes it live if `live`. Its version number."""

@@ -150,6 +150,7 @@ class Trainer:
             tenant, candidate.model, summary(candidate, started, languages), live=promote, now=self._clock()
         )
         await self._models.prune(tenant, keep=self._keep)
+        await self._models.prune_corrections(tenant, keep=MAX_TRAINING_EXAMPLES)
         return base | {
             "outcome": "promoted" if promote else "kept",
             "version": version,

@@ -1,14 +1,14 @@
 """The intake store's rules, against the real MongoDB-wire server."""
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import pytest_asyncio
 
 from services.intake.core.customers import ProfileUpdate
 from services.intake.core.identity import Identity
-from services.intake.store import ContactStore, ReferenceTaken, Visit
+from services.intake.store import ContactStore, Correction, ModelStore, ReferenceTaken, Visit
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
 
@@ -72,3 +72,20 @@ async def test_a_reference_number_names_one_customer_only(store):
     updated = await store.update_customer("acme", first, ProfileUpdate(tier="gold"), now=NOW)
     assert updated is not None
     assert updated.tier == "gold"
+
+
+async def test_corrections_older_than_the_newest_a_training_reads_are_pruned(db):
+    models = ModelStore(db)
+    tenant = f"prune-{uuid.uuid4().hex[:8]}"
+    other = f"prune-{uuid.uuid4().hex[:8]}"
+    corrections = [
+        Correction(t, f"c-{i}", f"text {i}", None, "billing", NOW + timedelta(minutes=i))
+        for t in (tenant, other)
+        for i in range(5)
+    ]
+    assert await models.add_corrections(corrections) == {tenant: 5, other: 5}
+    assert await models.prune_corrections(tenant, keep=3) == 2
+    assert [e.text for e in await models.corrections(tenant, limit=10)] == ["text 4", "text 3", "text 2"]
+    assert len(await models.corrections(other, limit=10)) == 5  # another tenant's are left alone
+    assert await models.prune_corrections(tenant, keep=3) == 0
+    assert await models.prune_corrections(f"none-{uuid.uuid4().hex[:8]}", keep=3) == 0

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from services.intake.core.examples import ExampleIn
-from services.intake.core.learned import LearnedClassifier
+from services.intake.core.learned import MAX_TRAINING_EXAMPLES, LearnedClassifier
 from services.intake.core.taxonomy import Classifier
 from services.intake.service import Classifiers
 from services.intake.store import ExampleSet, Learning
@@ -88,6 +88,10 @@ class Models:
         self.kept = keep
         return []
 
+    async def prune_corrections(self, tenant: str, *, keep: int) -> int:
+        self.corrections_kept = keep
+        return 0
+
 
 async def train_here(examples, taxonomy, live):
     return train_from(examples, taxonomy, live)
@@ -134,6 +138,7 @@ async def test_a_waiting_tenant_is_trained_promoted_and_its_classifier_reloaded(
     assert not models.waiting
     assert isinstance(await classifiers.classifier("acme"), LearnedClassifier)  # the cache was told
     assert (models.next_after, models.kept) == (NOW + timedelta(hours=1), 3)
+    assert models.corrections_kept == MAX_TRAINING_EXAMPLES  # what a training reads; older ones go
     summary = models.saved["acme"][0][1]
     assert summary["trained_on"] + summary["held_back"] == 60
     assert summary["concerns"] == {"orders_delivery": "orders_delivery", "returns_refunds": "returns_refunds"}
