@@ -485,9 +485,7 @@ class ModelStore:
     async def prune_corrections(self, tenant: str, *, keep: int) -> int:
         """Deletes the tenant's corrections older than its newest `keep` (those no training reads
         any more); how many. Corrections made at the same moment as the oldest kept one stay."""
-        oldest_kept = await anext(
-            aiter(self._corrections.find(_prefixed(tenant), {"at": 1}).sort("at", -1).skip(keep - 1).limit(1)), None
-        )
+        oldest_kept = await self._corrections.find_one(_prefixed(tenant), {"at": 1}, sort=[("at", -1)], skip=keep - 1)
         if oldest_kept is None:
             return 0
         done = await self._corrections.delete_many(_prefixed(tenant) | {"at": {"$lt": oldest_kept["at"]}})
