@@ -272,8 +272,9 @@ def router(parts: Components) -> APIRouter:
         except InvalidExamples as invalid:
             raise HTTPException(422, str(invalid)) from None
         kept, masked = redacted(examples, region=parts.settings.default_region)
-        await parts.models.changed(principal.tenant, now=True)  # first: a crash after storing still trains them
+        await parts.models.changed(principal.tenant, now=True)  # a crash after storing still trains them
         stored = await parts.store.add_examples(principal.tenant, kept, by=principal.name, now=datetime.now(UTC))
+        await parts.models.changed(principal.tenant, now=True)  # a training that began meanwhile missed them
         return ExampleSetOut(**asdict(stored), redacted=masked)
 
     @api.get(
@@ -331,7 +332,7 @@ def router(parts: Components) -> APIRouter:
         found = await parts.models.version(principal.tenant, version)
         if found is None:
             raise HTTPException(404, f"no model version {version}")
-        live = (await parts.models.learning(principal.tenant)).live
+        live = await parts.models.live(principal.tenant)
         return ModelVersionOut.model_validate(_as_listed(found, live))
 
     @api.put(
@@ -375,7 +376,7 @@ async def _models_out(parts: Components, tenant: str) -> ModelsOut:
         live_by=learning.live_by,
         live_since=learning.live_since,
         training_pending=learning.pending,
-        next_training=learning.next_training if learning.pending and learning.next_training != EPOCH else None,
+        next_training=learning.next_training if learning.next_training != EPOCH else None,
         last_training=learning.last_training,
         versions=versions,
     )

@@ -103,7 +103,7 @@ class Classifiers:
     async def live(self, tenant: str) -> ConcernModel | None:
         """The tenant's live model, loaded once per version (away from the event loop). A live
         version that cannot be read classifies nothing: the tenant's keywords do, and it is logged."""
-        version = (await self._models.learning(tenant)).live
+        version = await self._models.live(tenant)
         if version is None:
             return None
         loaded = self._loaded.get((tenant, version))

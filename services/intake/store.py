@@ -22,6 +22,7 @@ read-then-write race. Nothing on the hot path filters on other fields or scans a
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import asdict, dataclass
@@ -373,6 +374,18 @@ def _profile(doc: dict[str, Any]) -> CustomerProfile:
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _due(state: dict[str, Any] | None, *, now: datetime, upload: bool) -> bool:
+    """Whether a tenant whose examples changed, or whose training was left unfinished, is trained now:
+    nobody holds its lease, and an upload waits for nothing, a change for the pause after the last."""
+    if state is None:
+        return True
+    if state["lease_until"] >= now:
+        return False
+    return upload or bool(state.get("unfinished")) or state["not_before"] < now
+
+
 MODEL_PART_BYTES = 4 * 1024 * 1024
 CONFUSIONS_KEPT = 50
 
@@ -392,7 +405,7 @@ class Correction:
 @dataclass(frozen=True)
 class Learning:
     """A tenant's learning state: the live model version (who made it live, since when), whether
-    examples changed since the last training, and how that went."""
+    examples changed since the last training (and when the next may start), and how the last went."""
 
     live: int | None
     pending: bool
@@ -402,11 +415,21 @@ class Learning:
     next_training: datetime | None = None
 
 
-class ModelStore:
-    """Model versions and what they learn from.
+MARKS_READ = 10_000  # change marks a training round reads at most (a process leaves one per tenant)
 
-    - `intake_learning`     `_id` = tenant: the live version, the versions reserved, a change count
-                            and `pending` (examples changed since the last training), a training lease
+
+class ModelStore:
+    """Model versions and what they learn from. Each document has one kind of writer, so no update
+    races another (FerretDB applies an update as a read then a write: two concurrent updates of one
+    document can lose one, even of different fields; MongoDB would not).
+
+    - `intake_learning`     `_id` = tenant: the live version, who made it live and when (a training
+                            that promotes, or a supervisor)
+    - `intake_training`     `_id` = tenant, the trainer's own: a lease, `unfinished` while a training
+                            runs, the earliest next training and how the last one went
+    - `intake_changes`      `_id` = `tenant|random`: a mark that the tenant's examples changed, inserted
+                            after they are stored (an upload's also before, and marked `now`); a
+                            training deletes the marks it saw before it reads the examples
     - `intake_models`       `_id` = `tenant|version`: a version's evaluation and verdict
     - `intake_model_parts`  `_id` = `tenant|version|part`: the model's bytes, 4 MiB to a document;
                             written before the version's document, so a listed version is whole
@@ -416,51 +439,87 @@ class ModelStore:
 
     def __init__(self, db: Database) -> None:
         self._learning = db["intake_learning"]
+        self._training = db["intake_training"]
+        self._changes = db["intake_changes"]
         self._models = db["intake_models"]
         self._parts = db["intake_model_parts"]
         self._corrections = db["intake_corrections"]
+        self._left: dict[str, str] = {}  # the mark this process left last, by tenant
 
-    async def changed(self, tenant: str, count: int = 1, *, now: bool = False) -> None:
+    async def changed(self, tenant: str, *, now: bool = False) -> None:
         """Marks the tenant's examples as changed: a training round trains it once its pause since the
-        last training is over, or at once if `now` (an upload)."""
-        update: dict[str, Any] = {
-            "$inc": {"changes": count},
-            "$set": {"pending": True, **({"not_before": EPOCH} if now else {})},
-            "$setOnInsert": {"lease_until": EPOCH, **({} if now else {"not_before": EPOCH})},
-        }
-        await self._learning.update_one({"_id": tenant}, update, upsert=True)
+        last training is over, or at once if `now` (an upload). Called after the examples are stored:
+        if the mark this process left last is still there, no training has started reading since, so
+        the next one reads them too."""
+        left = self._left.get(tenant)
+        if not now and left is not None and await self._changes.find_one({"_id": left}, {"_id": 1}):
+            return
+        mark = f"{tenant}|{uuid.uuid4().hex}"
+        await self._changes.insert_one({"_id": mark, "tenant": tenant, "now": now})
+        if not now:
+            if len(self._left) >= MARKS_READ:
+                self._left.clear()
+            self._left[tenant] = mark
+
+    async def live(self, tenant: str) -> int | None:
+        """The tenant's live version (none: the keyword taxonomy classifies)."""
+        found = await self._learning.find_one({"_id": tenant}, {"live": 1})
+        return found.get("live") if found else None
 
     async def learning(self, tenant: str) -> Learning:
         found = await self._learning.find_one({"_id": tenant}) or {}
+        state = await self._training.find_one({"_id": tenant}) or {}
+        marks = [mark async for mark in self._changes.find(_prefixed(tenant), {"now": 1}).limit(MARKS_READ)]
+        pending = bool(marks) or bool(state.get("unfinished"))
+        at_once = state.get("unfinished") or any(mark["now"] for mark in marks)
         return Learning(
             found.get("live"),
-            bool(found.get("pending")),
-            found.get("last_training"),
+            pending,
+            state.get("last_training"),
             found.get("live_by"),
             found.get("live_since"),
-            found.get("not_before"),
+            None if not pending or at_once else state.get("not_before"),
         )
 
-    async def claim(self, *, now: datetime, lease: timedelta, limit: int = 10) -> list[tuple[str, int]]:
-        """Tenants waiting to be trained, past their pause, whose lease this call took: (tenant,
-        change count seen)."""
-        due = {"pending": True, "lease_until": {"$lt": now}, "not_before": {"$lt": now}}
-        waiting = [doc["_id"] async for doc in self._learning.find(due, {"_id": 1}).limit(limit)]
+    async def claim(self, *, now: datetime, lease: timedelta, limit: int = 10) -> list[str]:
+        """Tenants due a training whose lease this call took: examples changed and the pause since the
+        last training is over (or an upload), or a training left unfinished by a process that died.
+        The change marks seen are deleted before the caller reads the examples."""
+        marks: dict[str, list[dict[str, Any]]] = {}
+        async for mark in self._changes.find({}, {"tenant": 1, "now": 1}).limit(MARKS_READ):
+            marks.setdefault(mark["tenant"], []).append(mark)
+        unfinished = self._training.find({"unfinished": True, "lease_until": {"$lt": now}}, {"_id": 1})
+        waiting = dict.fromkeys([doc["_id"] async for doc in unfinished.limit(limit)] + list(marks))
         claimed = []
         for tenant in waiting:
-            taken = await self._learning.find_one_and_update(
-                {"_id": tenant, **due}, {"$set": {"lease_until": now + lease}}, return_document=ReturnDocument.AFTER
-            )
-            if taken is not None:
-                claimed.append((tenant, int(taken.get("changes", 0))))
+            seen = marks.get(tenant, [])
+            state = await self._training.find_one({"_id": tenant})
+            if not _due(state, now=now, upload=any(mark["now"] for mark in seen)):
+                continue
+            if not await self._take_lease(tenant, state, until=now + lease):
+                continue
+            if seen:
+                await self._changes.delete_many({"_id": {"$in": [mark["_id"] for mark in seen]}})
+            claimed.append(tenant)
+            if len(claimed) == limit:
+                break
         return claimed
 
-    async def trained(self, tenant: str, seen: int, outcome: dict[str, Any], *, next_after: datetime) -> None:
-        """Ends a training: waiting no more unless examples changed while it ran; the lease freed;
-        the next training not before `next_after` (unless examples are uploaded)."""
-        await self._learning.update_one({"_id": tenant, "changes": seen}, {"$set": {"pending": False}})
-        await self._learning.update_one(
-            {"_id": tenant}, {"$set": {"lease_until": EPOCH, "not_before": next_after, "last_training": outcome}}
+    async def _take_lease(self, tenant: str, state: dict[str, Any] | None, *, until: datetime) -> bool:
+        if state is None:
+            document = {"_id": tenant, "lease_until": until, "unfinished": True, "not_before": EPOCH}
+            return bool(await _inserted(self._training, [document]))
+        taken = await self._training.find_one_and_update(
+            {"_id": tenant, "lease_until": state["lease_until"]}, {"$set": {"lease_until": until, "unfinished": True}}
+        )
+        return taken is not None
+
+    async def trained(self, tenant: str, outcome: dict[str, Any], *, next_after: datetime) -> None:
+        """Ends a training: the lease freed, the next training not before `next_after` (unless
+        examples are uploaded)."""
+        await self._training.update_one(
+            {"_id": tenant},
+            {"$set": {"lease_until": EPOCH, "unfinished": False, "not_before": next_after, "last_training": outcome}},
         )
 
     async def add_corrections(self, corrections: list[Correction]) -> dict[str, int]:
@@ -493,14 +552,9 @@ class ModelStore:
 
     async def save(self, tenant: str, model: bytes, summary: dict[str, Any], *, live: bool, now: datetime) -> int:
         """Stores a model version with its evaluation; makes it live if `live`. Its version number."""
-        reserved = await self._learning.find_one_and_update(
-            {"_id": tenant},
-            {"$inc": {"versions": 1}, "$setOnInsert": {"lease_until": EPOCH}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert reserved is not None  # upserted
-        version = int(reserved["versions"])
+        newest = await self._models.find_one(_prefixed(tenant), {"version": 1}, sort=[("_id", -1)])
+        version = (newest["version"] if newest else 0) + 1
+        await self._parts.delete_many(_prefixed(f"{tenant}|{version:08d}"))  # what a save cut short left
         parts = [
             {"_id": f"{tenant}|{version:08d}|{number:04d}", "data": Binary(model[start : start + MODEL_PART_BYTES])}
             for number, start in enumerate(range(0, len(model), MODEL_PART_BYTES))
@@ -518,7 +572,6 @@ class ModelStore:
             {"_id": tenant},
             {
                 "$set": {"live": version, "live_by": by, "live_since": now},
-                "$setOnInsert": {"lease_until": EPOCH, "not_before": EPOCH},
             },
             upsert=True,
         )
@@ -526,7 +579,7 @@ class ModelStore:
     async def prune(self, tenant: str, *, keep: int) -> list[int]:
         """Drops the bytes of all but the newest `keep` versions and the live one (their evaluations
         stay listed); the versions pruned."""
-        live = (await self.learning(tenant)).live
+        live = await self.live(tenant)
         stored = [found for found in await self.versions(tenant) if found["parts"] > 0]
         pruned = [found for found in stored[: max(0, len(stored) - keep)] if found["version"] != live]
         for found in pruned:

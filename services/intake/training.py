@@ -115,7 +115,7 @@ class Trainer:
     async def round(self) -> list[Trained]:
         """Trains every tenant waiting whose lease this process takes; what came of each."""
         done = []
-        for tenant, seen in await self._models.claim(now=self._clock(), lease=self._lease):
+        for tenant in await self._models.claim(now=self._clock(), lease=self._lease):
             started = self._clock()
             try:
                 outcome = await self._trained(tenant, started)
@@ -124,7 +124,7 @@ class Trainer:
                     raise
                 log.error("training failed", tenant=tenant, error=reason_of(error))
                 outcome = {"at": started, "outcome": "failed", "reason": reason_of(error)}
-            await self._models.trained(tenant, seen, outcome, next_after=self._clock() + self._pause)
+            await self._models.trained(tenant, outcome, next_after=self._clock() + self._pause)
             self._classifiers.forget(tenant)
             log.info("concern model trained", tenant=tenant, **{k: v for k, v in outcome.items() if k != "at"})
             done.append(Trained(tenant, outcome))

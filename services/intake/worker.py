@@ -94,8 +94,9 @@ class CorrectionsWorker(KeyedWorker):
                         at=event.occurred_at,
                     )
                 )
-        for tenant, count in (await self._models.add_corrections(corrections)).items():
-            await self._models.changed(tenant, count)
+        await self._models.add_corrections(corrections)
+        for tenant in dict.fromkeys(correction.tenant for correction in corrections):  # also those read again
+            await self._models.changed(tenant)
 
     def forget(self) -> None:
         """Nothing is kept per partition in memory."""

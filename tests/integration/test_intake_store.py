@@ -1,5 +1,6 @@
 """The intake store's rules, against the real MongoDB-wire server."""
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -89,3 +90,57 @@ async def test_corrections_older_than_the_newest_a_training_reads_are_pruned(db)
     assert len(await models.corrections(other, limit=10)) == 5  # another tenant's are left alone
     assert await models.prune_corrections(tenant, keep=3) == 0
     assert await models.prune_corrections(f"none-{uuid.uuid4().hex[:8]}", keep=3) == 0
+
+
+async def test_a_tenant_is_due_after_its_pause_at_once_after_an_upload_and_again_after_a_crash(db):
+    models = ModelStore(db)
+    tenant = f"due-{uuid.uuid4().hex[:8]}"
+    hour = timedelta(hours=1)
+    assert not (await models.learning(tenant)).pending
+    await models.changed(tenant)
+    assert (await models.learning(tenant)).pending
+    assert tenant in await models.claim(now=NOW, lease=hour, limit=1000)
+    assert tenant not in await models.claim(now=NOW, lease=hour, limit=1000), "leased"
+    await models.trained(tenant, {"outcome": "promoted"}, next_after=NOW + hour)
+    learning = await models.learning(tenant)
+    assert (learning.pending, learning.last_training) == (False, {"outcome": "promoted"})
+
+    await models.changed(tenant)  # an agent's correction waits for the pause
+    assert (await models.learning(tenant)).next_training == NOW + hour
+    assert tenant not in await models.claim(now=NOW + hour / 2, lease=hour, limit=1000)
+    await models.changed(tenant, now=True)  # an upload does not
+    assert (await models.learning(tenant)).next_training is None
+    assert tenant in await models.claim(now=NOW + hour / 2, lease=hour, limit=1000)
+
+    # the process training it dies: once the lease runs out the training is done again
+    assert (await models.learning(tenant)).pending
+    assert tenant not in await models.claim(now=NOW + hour, lease=hour, limit=1000)
+    assert tenant in await models.claim(now=NOW + 2 * hour, lease=hour, limit=1000)
+
+
+async def test_no_change_is_lost_while_trainings_start_and_end_beside_many_writers(db):
+    """FerretDB applies an update as a read then a write, so updates of one document from several
+    writers can lose one: each change is its own insert, and a training deletes only what it saw."""
+    tenant = f"race-{uuid.uuid4().hex[:8]}"
+    writers, trainer = [ModelStore(db) for _ in range(4)], ModelStore(db)
+    clock = iter(range(1_000_000))
+    changes: list[int] = []
+    claims: list[int] = []
+
+    async def write(store: ModelStore) -> None:
+        for _ in range(40):
+            await store.changed(tenant)
+            changes.append(next(clock))
+
+    async def train() -> None:  # until most changes are made: the last ones race the last trainings
+        while len(changes) < 120:
+            if tenant in await trainer.claim(now=NOW, lease=timedelta(hours=1), limit=1000):
+                claims.append(next(clock))  # the training reads the examples after this
+                await trainer.trained(tenant, {"outcome": "kept"}, next_after=NOW - timedelta(hours=1))
+
+    await asyncio.gather(train(), *(write(store) for store in writers))
+    assert len(changes) == 160
+    assert claims, "trainings ran while the changes were made"
+    assert changes[-1] > claims[-1]
+    assert (await trainer.learning(tenant)).pending, "a change after the last training began is waiting"
+    assert tenant in await trainer.claim(now=NOW, lease=timedelta(hours=1), limit=1000)

@@ -12,7 +12,7 @@ import pytest
 from frontline.contracts.contacts import ContactSubmittedData
 from services.intake.core.customers import CustomerProfile
 from services.intake.service import Accepted, Classifiers, Intake, Refused, Submission
-from services.intake.store import Learning, Pending, Visit, Visited
+from services.intake.store import Pending, Visit, Visited
 
 NOW = datetime(2026, 12, 3, 10, tzinfo=UTC)
 
@@ -100,8 +100,8 @@ def _profile(doc: dict[str, Any]) -> CustomerProfile:
 class NoModels:
     """The ModelStore contract for a tenant that never trained a model."""
 
-    async def learning(self, tenant: str) -> Learning:
-        return Learning(live=None, pending=False, last_training=None)
+    async def live(self, tenant: str) -> int | None:
+        return None
 
 
 class English:

@@ -16,7 +16,7 @@ from services.intake.core.examples import ExampleIn
 from services.intake.core.learned import MAX_TRAINING_EXAMPLES, LearnedClassifier
 from services.intake.core.taxonomy import Classifier
 from services.intake.service import Classifiers
-from services.intake.store import ExampleSet, Learning
+from services.intake.store import ExampleSet
 from services.intake.taxonomy import default_taxonomy
 from services.intake.training import Trainer, TrainingProcess, train_from
 from tests.unit.intake.test_learning import CARDS, PASSCODES, REFUNDS
@@ -53,23 +53,22 @@ class Models:
     """The ModelStore contract, in dicts."""
 
     def __init__(self, waiting: list[str]) -> None:
-        self.waiting = {tenant: 1 for tenant in waiting}
-        self.live: dict[str, int] = {}
+        self.waiting = set(waiting)
+        self.live_versions: dict[str, int] = {}
         self.saved: dict[str, list[tuple[bytes, dict[str, Any]]]] = {}
         self.outcomes: dict[str, dict[str, Any]] = {}
         self.corrected: dict[str, list[ExampleIn]] = {}
 
-    async def claim(self, *, now: datetime, lease: timedelta) -> list[tuple[str, int]]:
-        return list(self.waiting.items())
+    async def claim(self, *, now: datetime, lease: timedelta) -> list[str]:
+        claimed, self.waiting = sorted(self.waiting), set()
+        return claimed
 
-    async def trained(self, tenant: str, seen: int, outcome: dict[str, Any], *, next_after: datetime) -> None:
-        if self.waiting.get(tenant) == seen:
-            del self.waiting[tenant]
+    async def trained(self, tenant: str, outcome: dict[str, Any], *, next_after: datetime) -> None:
         self.outcomes[tenant] = outcome
         self.next_after = next_after
 
-    async def learning(self, tenant: str) -> Learning:
-        return Learning(self.live.get(tenant), tenant in self.waiting, self.outcomes.get(tenant))
+    async def live(self, tenant: str) -> int | None:
+        return self.live_versions.get(tenant)
 
     async def corrections(self, tenant: str, *, limit: int) -> list[ExampleIn]:
         return list(reversed(self.corrected.get(tenant, [])))[:limit]
@@ -81,7 +80,7 @@ class Models:
         self.saved.setdefault(tenant, []).append((model, summary))
         version = len(self.saved[tenant])
         if live:
-            self.live[tenant] = version
+            self.live_versions[tenant] = version
         return version
 
     async def prune(self, tenant: str, *, keep: int) -> list[int]:
@@ -134,7 +133,7 @@ async def test_a_waiting_tenant_is_trained_promoted_and_its_classifier_reloaded(
     [done] = await trainer(uploads, models, classifiers).round()
     assert (done.tenant, done.outcome["outcome"], done.outcome["version"]) == ("acme", "promoted", 1)
     assert done.outcome["examples"] == 60
-    assert models.live == {"acme": 1}
+    assert models.live_versions == {"acme": 1}
     assert not models.waiting
     assert isinstance(await classifiers.classifier("acme"), LearnedClassifier)  # the cache was told
     assert (models.next_after, models.kept) == (NOW + timedelta(hours=1), 3)
@@ -149,10 +148,10 @@ async def test_the_same_examples_again_do_not_replace_the_live_version() -> None
     uploads = Examples({"acme": [history((CARDS, "orders_delivery"), (REFUNDS, "returns_refunds"))]})
     models = Models(["acme"])
     await trainer(uploads, models).round()
-    models.waiting = {"acme": 2}
+    models.waiting = {"acme"}
     [again] = await trainer(uploads, models).round()
     assert again.outcome["outcome"] == "kept"
-    assert models.live == {"acme": 1}
+    assert models.live_versions == {"acme": 1}
     assert len(models.saved["acme"]) == 2
 
 
@@ -206,13 +205,13 @@ def test_a_training_beyond_the_memory_limit_fails_with_the_reason_and_the_next_o
 
 async def test_a_live_model_that_cannot_be_read_leaves_the_tenant_on_its_keywords() -> None:
     models = Models([])
-    models.live["acme"] = 1
+    models.live_versions["acme"] = 1
     models.saved["acme"] = [(b"not a model", {"concerns": {}})]
     classifiers = classifiers_of(models)
     assert isinstance(await classifiers.classifier("acme"), Classifier)
 
     uploads = Examples({"acme": [history((CARDS, "orders_delivery"), (REFUNDS, "returns_refunds"))]})
-    models.waiting = {"acme": 1}
+    models.waiting = {"acme"}
     [done] = await trainer(uploads, models, classifiers).round()
     assert "beats the keyword taxonomy's" in done.outcome["reason"]  # the unreadable live model is no rival
     learned = await classifiers.classifier("acme")
