@@ -99,26 +99,52 @@ _QUEUES: dict[str, tuple[int, list[str]]] = {
     "sales": (40, ["sales_inquiry", "cancellation"]),
     "care": (50, ["complaint"]),
 }
-POLICIES = ("skills", "strict", "fifo")
+POLICIES = ("skills", "strict", "fifo", "split")
+
+
+def _relaxing(proficiency: float, language: float, anyone: float) -> list[RelaxationStep]:
+    return [
+        RelaxationStep(after_seconds=0),
+        RelaxationStep(after_seconds=proficiency, proficiency_relaxed_by=2),
+        RelaxationStep(after_seconds=language, proficiency_relaxed_by=4, require_language=False),
+        RelaxationStep(after_seconds=anyone, require_language=False, require_skills=False),
+    ]
+
+
+# `split`: live contacts relax within seconds, written ones (nobody hangs up on an e-mail) wait half an
+# hour for a fitting agent before relaxing — the timers tuned by hand on the simulator (docs/simulation.md).
+LIVE_STEPS = _relaxing(7, 15, 45)
+DEFERRABLE_STEPS = _relaxing(1800, 3600, 7200)
 
 
 def queues(policy: str = "skills") -> list[QueuePolicy]:
     """The demo's queues under a routing policy:
     - `skills`: a queue per kind of concern, skill- and language-based, relaxing in steps;
     - `strict`: the same queues, never relaxing (only an agent with the skill and language);
-    - `fifo`: one queue, first come first served to any free agent (what a plain ACD does)."""
+    - `fifo`: one queue, first come first served to any free agent (what a plain ACD does);
+    - `split`: each `skills` queue twice, live channels relaxing in seconds, written ones in hours."""
     common: dict[str, Any] = {"wrap_up_seconds": WRAP_UP_SECONDS}
     if policy == "fifo":
         anyone = [RelaxationStep(after_seconds=0, require_language=False, require_skills=False)]
         return [QueuePolicy(queue="general", steps=anyone, sticky_agent_seconds=0, **common)]
     if policy not in POLICIES:
         raise ValueError(f"policy: unknown {policy!r}; one of {', '.join(POLICIES)}")
-    steps = STEPS if policy == "skills" else STEPS[:1]
-    named = [
-        QueuePolicy(queue=name, order=order, concerns=concerns, steps=steps, **common)
-        for name, (order, concerns) in _QUEUES.items()
+    kinds = {"": (STEPS if policy == "skills" else STEPS[:1], [])}
+    if policy == "split":
+        live = [channel for channel in Channel if channel.value in LIVE]
+        kinds = {"": (LIVE_STEPS, live), "-written": (DEFERRABLE_STEPS, [c for c in Channel if c not in live])}
+    return [
+        QueuePolicy(
+            queue=f"{name}{suffix}",
+            order=order - len(kinds) + 1 + n,
+            concerns=concerns,
+            channels=channels,
+            steps=steps,
+            **common,
+        )
+        for name, (order, concerns) in [*_QUEUES.items(), ("general", (1_000_000, []))]
+        for n, (suffix, (steps, channels)) in enumerate(kinds.items())
     ]
-    return [*named, QueuePolicy(queue="general", order=1_000_000, steps=steps, **common)]
 
 
 OFFERS: dict[str, dict[str, Any]] = {

@@ -64,3 +64,16 @@ def test_a_comparison_spread_over_processes_gives_each_policy_its_days_in_order(
     assert result.days["fifo"][1] == simulate_day("fifo", seed=12)
     assert result.days["strict"][0] == simulate_day("strict", seed=11)
     assert result.contacts == sum(f.offered for days in result.days.values() for f in days)
+
+
+def test_split_queues_relax_live_contacts_in_seconds_and_let_written_ones_wait_for_a_fitting_agent():
+    split = sorted(tenant.queues("split"), key=lambda q: q.order)
+    for channel in tenant.Channel:
+        queue = next(q for q in split if q.takes(concern="billing", channel=channel))  # as routing picks
+        live = channel.value in tenant.LIVE
+        assert queue.queue == ("billing" if live else "billing-written")
+        assert queue.steps[-1].after_seconds == (45 if live else 7200)
+    faster = simulate_day("split", seed=6, start_hour=9, hours=3)
+    skills = simulate_day("skills", seed=6, start_hour=9, hours=3)
+    assert faster.service_level > skills.service_level
+    assert faster.abandonment < skills.abandonment
