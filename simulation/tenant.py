@@ -129,7 +129,9 @@ def queues(policy: str = "skills") -> list[QueuePolicy]:
         return [QueuePolicy(queue="general", steps=anyone, sticky_agent_seconds=0, **common)]
     if policy not in POLICIES:
         raise ValueError(f"policy: unknown {policy!r}; one of {', '.join(POLICIES)}")
-    kinds = {"": (STEPS if policy == "skills" else STEPS[:1], [])}
+    kinds: dict[str, tuple[list[RelaxationStep], list[Channel]]] = {
+        "": (STEPS if policy == "skills" else STEPS[:1], [])
+    }
     if policy == "split":
         live = [channel for channel in Channel if channel.value in LIVE]
         kinds = {"": (LIVE_STEPS, live), "-written": (DEFERRABLE_STEPS, [c for c in Channel if c not in live])}
