@@ -120,10 +120,17 @@ class Figures:
 
 
 def simulate_day(
-    policy: str, *, seed: int, start_hour: float = tenant.OPENS, hours: float = len(tenant.CURVE), scale: float = 1.0
+    policy: str,
+    *,
+    seed: int,
+    start_hour: float = tenant.OPENS,
+    hours: float = len(tenant.CURVE),
+    scale: float = 1.0,
+    staffing: float = 1.0,
 ) -> Figures:
     contacts = list(day(random.Random(seed), start_hour=start_hour, hours=hours, scale=scale))
-    outcome = run(tenant.queues(policy), tenant.agents(), contacts, DemoBehaviour(random.Random(seed + 1_000_003)))
+    floor = tenant.agents(staffing)
+    outcome = run(tenant.queues(policy), floor, contacts, DemoBehaviour(random.Random(seed + 1_000_003)))
     return Figures.of(outcome, {c.contact_id: c for c in contacts})
 
 
@@ -174,6 +181,7 @@ def compare(
     days: int,
     seed: int,
     scale: float = 1.0,
+    staffing: float = 1.0,
     workers: int = 1,
     progress: Callable[[], None] = lambda: None,
 ) -> Comparison:
@@ -181,7 +189,7 @@ def compare(
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         runs = {
-            (policy, d): pool.submit(simulate_day, policy, seed=seed + d, scale=scale)
+            (policy, d): pool.submit(simulate_day, policy, seed=seed + d, scale=scale, staffing=staffing)
             for d in range(days)
             for policy in policies
         }
@@ -198,6 +206,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=10, help="independent simulated days per policy")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--load", type=float, default=1.0, help="scale the demo's arrival rate")
+    parser.add_argument("--staffing", type=float, default=1.0, help="share of each team on duty, e.g. 0.8")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: one per core)")
     args = parser.parse_args()
     for policy in args.policies:
@@ -212,9 +221,18 @@ def main() -> None:
             status.update(f"simulated {done[0]} of {args.days * len(args.policies)} days")
 
         result = compare(
-            args.policies, days=args.days, seed=args.seed, scale=args.load, workers=args.workers, progress=tick
+            args.policies,
+            days=args.days,
+            seed=args.seed,
+            scale=args.load,
+            staffing=args.staffing,
+            workers=args.workers,
+            progress=tick,
         )
-    table = Table(title=f"The demo tenant, {args.days} days of 08:00-20:00 per policy, load x{args.load}")
+    table = Table(
+        title=f"The demo tenant, {args.days} days of 08:00-20:00 per policy, load x{args.load}, "
+        f"staffing x{args.staffing}"
+    )
     table.add_column("measure")
     for policy in args.policies:
         table.add_column(policy, justify="right")

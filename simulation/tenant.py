@@ -63,7 +63,9 @@ CAPACITY = {Channel.VOICE: 1, Channel.WALK_IN: 1, Channel.CHAT: 2, Channel.MESSA
 ASYNC_CAPACITY = {Channel.EMAIL: 1, Channel.WEB_FORM: 1, Channel.POSTAL_MAIL: 1, Channel.FAX: 1}
 
 
-def agents() -> list[AgentProfile]:
+def agents(staffing: float = 1.0) -> list[AgentProfile]:
+    """The floor; with `staffing` < 1 each team keeps that share of its agents (at least one), the
+    first ones listed."""
     profiles = []
     for line in _STAFF.strip().splitlines():
         agent_id, name, team, levels, *others = re.split(r"\s{2,}", line.strip())
@@ -80,7 +82,11 @@ def agents() -> list[AgentProfile]:
                 capacity={**CAPACITY, **ASYNC_CAPACITY},
             )
         )
-    return profiles
+    teams: dict[str | None, list[AgentProfile]] = {}
+    for profile in profiles:
+        teams.setdefault(profile.team, []).append(profile)
+    kept = {p.agent_id for team in teams.values() for p in team[: max(1, round(len(team) * staffing))]}
+    return [profile for profile in profiles if profile.agent_id in kept]
 
 
 # Relaxation: after 30 s any proficiency two below the minimum will do, after a minute any language,
@@ -99,7 +105,7 @@ _QUEUES: dict[str, tuple[int, list[str]]] = {
     "sales": (40, ["sales_inquiry", "cancellation"]),
     "care": (50, ["complaint"]),
 }
-POLICIES = ("skills", "strict", "fifo", "split")
+POLICIES = ("skills", "strict", "fifo", "split", "value")
 
 
 def _relaxing(proficiency: float, language: float, anyone: float) -> list[RelaxationStep]:
@@ -122,13 +128,17 @@ def queues(policy: str = "skills") -> list[QueuePolicy]:
     - `skills`: a queue per kind of concern, skill- and language-based, relaxing in steps;
     - `strict`: the same queues, never relaxing (only an agent with the skill and language);
     - `fifo`: one queue, first come first served to any free agent (what a plain ACD does);
-    - `split`: each `skills` queue twice, live channels relaxing in seconds, written ones in hours."""
+    - `split`: each `skills` queue twice, live channels relaxing in seconds, written ones in hours;
+    - `value`: the `skills` queues with service goals per channel (`ANSWER_WITHIN`): a contact's steps
+      start when waiting for an agent who qualifies is expected to miss the goal, not on timers."""
     common: dict[str, Any] = {"wrap_up_seconds": WRAP_UP_SECONDS}
     if policy == "fifo":
         anyone = [RelaxationStep(after_seconds=0, require_language=False, require_skills=False)]
         return [QueuePolicy(queue="general", steps=anyone, sticky_agent_seconds=0, **common)]
     if policy not in POLICIES:
         raise ValueError(f"policy: unknown {policy!r}; one of {', '.join(POLICIES)}")
+    if policy == "value":
+        return [queue.model_copy(update={"answer_within": ANSWER_WITHIN}) for queue in queues("skills")]
     kinds: dict[str, tuple[list[RelaxationStep], list[Channel]]] = {
         "": (STEPS if policy == "skills" else STEPS[:1], [])
     }
@@ -253,6 +263,9 @@ PATIENCE = {Channel.VOICE: 150.0, Channel.CHAT: 240.0, Channel.MESSAGING: 900.0,
 # The service level counts the live channels' contacts answered within T (e-mail and forms wait by nature).
 SERVICE_LEVEL_SECONDS = 20.0
 LIVE = frozenset({"voice", "chat", "messaging", "sms", "walk_in"})
+# The `value` policy's service goals: live contacts answered within the service level's T, written ones
+# within the hour.
+ANSWER_WITHIN = {channel: SERVICE_LEVEL_SECONDS if channel.value in LIVE else 3600.0 for channel in Channel}
 REJECT = 0.04  # an agent turns an offer down
 # An agent without the customer's language needs longer (translation), one without the skill longer still,
 # and resolves less often.

@@ -83,6 +83,15 @@ class QueueSettings(EventData):
         description="Required on top of the skills intake derived for the contact.",
     )
     steps: list[RelaxationStep] = Field(default_factory=_default_steps, min_length=1, max_length=20)
+    answer_within: dict[Channel, Annotated[float, Field(gt=0, le=MAX_POLICY_SECONDS)]] = Field(
+        default_factory=dict,
+        max_length=len(Channel),
+        description=(
+            "The service goal per channel: answer within this many seconds of the contact's arrival. On a channel"
+            " with a goal the steps start as soon as waiting for an agent who qualifies at the current step is"
+            " expected to miss it, and all have started by the goal; on other channels at their after_seconds."
+        ),
+    )
     service_classes: list[ServiceClass] = Field(default_factory=_default_classes, min_length=1, max_length=10)
     priority_boost: int = Field(default=0, ge=-100, le=100)
     escalation: Escalation | None = Field(default_factory=Escalation)

@@ -13,6 +13,8 @@ from frontline.contracts.routing import QueuedContact
 # Priority buys a head start over older contacts: 3 s of waiting per priority point, so a
 # priority-100 contact goes before a priority-0 one that has waited up to 5 minutes.
 AGING_SECONDS_PER_POINT = 3.0
+# On a channel with a service goal a waiting contact is looked at this many times per goal (`pace`).
+LOOKS = 4
 
 
 class Stage(StrEnum):
@@ -35,6 +37,7 @@ class Contact:
     step: int = 0
     bucket: tuple[Channel, str | None] | None = field(default=None, repr=False, compare=False)  # PoolState.waiting_by
     _skills_at_step: tuple[int, dict[str, int]] | None = field(default=None, repr=False, compare=False)
+    _strictest: dict[str, int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def contact_id(self) -> str:
@@ -70,6 +73,12 @@ class Contact:
             self._skills_at_step = (self.step, self._skills_for(self.requirements()))
         return self._skills_at_step[1]
 
+    def strictest_skills(self) -> dict[str, int]:
+        """Skill → minimum proficiency at the first step: what a fully fitting agent has."""
+        if self._strictest is None:
+            self._strictest = self._skills_for(self.policy.steps[0])
+        return self._strictest
+
     def _skills_for(self, step: RelaxationStep) -> dict[str, int]:
         if not step.require_skills:
             return {}
@@ -80,16 +89,24 @@ class Contact:
         return {skill: max(1, level - step.proficiency_relaxed_by) for skill, level in merged.items()}
 
     def required_language(self) -> str | None:
-        if not self.requirements().require_language or self.queued.language is None:
+        return self._language_for(self.requirements())
+
+    def strictest_language(self) -> str | None:
+        """The language a fully fitting agent speaks (the first step's requirement)."""
+        return self._language_for(self.policy.steps[0])
+
+    def _language_for(self, step: RelaxationStep) -> str | None:
+        if not step.require_language or self.queued.language is None:
             return None
         return self.queued.language.split("-")[0]
 
     def waited_seconds(self, now: datetime) -> float:
         return max(0.0, (now - self.queued.arrived_at).total_seconds())
 
-    def next_step_at(self) -> float | None:
-        """When the next relaxation step starts (epoch seconds), if there is one."""
-        following = self.step + 1
-        if following >= len(self.policy.steps):
-            return None
-        return self.queued.queued_at.timestamp() + self.policy.steps[following].after_seconds
+    def looks(self) -> set[float]:
+        """When (epoch seconds) routing looks again at a contact on a channel with a service goal."""
+        goal = self.policy.answer_within.get(self.queued.channel)
+        if goal is None or len(self.policy.steps) < 2:
+            return set()
+        arrived, queued = self.queued.arrived_at.timestamp(), self.queued.queued_at.timestamp()
+        return {arrived + goal * n / LOOKS for n in range(1, LOOKS + 1) if arrived + goal * n / LOOKS > queued}

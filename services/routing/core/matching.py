@@ -105,15 +105,27 @@ def search_agents(
         counts[reason] += 1
         if len(excluded) < EXPLAINED_EXCLUSIONS:
             excluded.append(Exclusion(agent_id=agent.agent_id, reason=reason))
-    required = contact.required_skills()
+    wanted, language = contact.strictest_skills(), contact.strictest_language()
     declined = contact.declined_by
 
-    def rank(agent: Agent) -> tuple[bool, bool, float, float, str]:
-        """Best first: not having declined this contact, the customer's last agent, proficiency, then
+    def rank(agent: Agent) -> tuple[bool, bool, bool, int, float, float, str]:
+        """Best first: not having declined this contact, the customer's last agent, speaking the
+        customer's language, the fewest proficiency levels short of the strictest step's, proficiency, then
         longest idle (the earliest end of a last contact); the id settles ties."""
-        fit = sum(agent.skills[skill] for skill in required) / len(required) if required else 0.0
+        skills = agent.skills
+        short = sum(max(0, level - skills.get(skill, 0)) for skill, level in wanted.items())
+        fit = sum(skills.get(skill, 0) for skill in wanted) / len(wanted) if wanted else 0.0
+        speaks = language is None or not agent.languages or language in agent.languages
         idle_since = -agent.idle_since.timestamp()
-        return (agent.agent_id not in declined, agent.agent_id == preferred_agent, fit, idle_since, agent.agent_id)
+        return (
+            agent.agent_id not in declined,
+            agent.agent_id == preferred_agent,
+            speaks,
+            -short,
+            fit,
+            idle_since,
+            agent.agent_id,
+        )
 
     best = heapq.nlargest(EXPLAINED_CANDIDATES, qualified, key=rank)
     return Search(

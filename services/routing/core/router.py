@@ -53,9 +53,13 @@ from frontline.contracts.routing import (
 from services.routing.core.agents import Agent
 from services.routing.core.contacts import Contact, Stage
 from services.routing.core.errors import NotHandling, OfferNotOpen, UnknownAgent, UnknownQueue
+from services.routing.core.pace import step_due
 from services.routing.core.selection import Selection
 from services.routing.core.state import Fact, PoolState
 
+# Timers are due at float epoch seconds, `now` is a datetime (microseconds): a timer within one of them
+# is due, or a clock set to a timer's own time could never reach it.
+TIMER_RESOLUTION = 1e-6
 OFFER_NAMESPACE = uuid.UUID("6f1c1f7e-5d0c-4a53-9d8e-6a4f1f3c2b10")
 
 
@@ -82,7 +86,7 @@ class Router(PoolState):
     def tick(self, now: datetime) -> list[Fact]:
         """Act on what fell due by `now`: expired offers, relaxed steps, escalations, overflows, wrap-ups."""
         self._facts, self._touched = [], {}
-        epoch = now.timestamp()
+        epoch = now.timestamp() + TIMER_RESOLUTION
         while self.timers and self.timers[0][0] <= epoch:
             _, _, kind, key = heapq.heappop(self.timers)
             if kind == "offer":
@@ -190,7 +194,7 @@ class Router(PoolState):
         ):
             reason = f"waited {escalation.after_seconds:g}s"
             self.emit(ContactEscalated, Escalated(contact_id=contact_id, tier=escalation.tier, reason=reason), now)
-        if policy.step_at(waited_in_queue) != contact.step or contact.queued.escalated_to is not None:
+        if step_due(self, contact, now) != contact.step or contact.queued.escalated_to is not None:
             self._selection.contact_ready(contact_id, Trigger.STEP_RELAXED)
 
     def _requeue(

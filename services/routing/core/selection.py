@@ -1,8 +1,9 @@
 """Which contact-agent pairs to offer after a command, and the explanation of each decision.
 
 Two passes run after every command: agents that gained room take the contact that has waited
-longest by priority-with-aging, then contacts that became routable look for the best agent
-among those still free (best fit, then longest idle). A contact past its class's maximum wait is overdue: overdue
+longest by priority-with-aging (one they fully fit with a head start), then contacts that became
+routable look for the best agent among those still free (the customer's language, skill levels,
+then longest idle; `matching`). A contact past its class's maximum wait is overdue: overdue
 contacts go first, and their (queue, class) lines take turns, least recently served first,
 so an overloaded class cannot starve another one.
 """
@@ -19,12 +20,16 @@ from frontline.contracts.routing import Decision, Exclusion, RoutingDecision, Tr
 from services.routing.core.agents import Agent
 from services.routing.core.contacts import Contact, Stage
 from services.routing.core.matching import EXPLAINED_EXCLUSIONS, score, search_agents, unfit, why_not
+from services.routing.core.pace import step_due
 
 if TYPE_CHECKING:
     from services.routing.core.router import Router
     from services.routing.core.state import PoolState
 
 UNAVAILABLE = "not available (offline, away or in wrap-up)"
+# A free agent takes a contact it fully fits before one it does not fit that waited up to this much
+# longer: the good match now, and the other contact to someone who fits it (overdue ones still go first).
+FIT_HEAD_START = 60.0
 SAMPLE_LOOKS = 100  # agents looked at for the sample of those ruled out early (all are counted by reason)
 
 
@@ -57,8 +62,7 @@ class Selection:
 
     def _find_agent(self, contact: Contact, trigger: Trigger, now: datetime) -> None:
         pool = self._router
-        waited_in_queue = (now - contact.queued.queued_at).total_seconds()
-        contact.step = contact.policy.step_at(waited_in_queue)
+        contact.step = step_due(pool, contact, now)
         considered, counts = self._considered(contact)
         search = search_agents(contact, considered, preferred_agent=self.preferred_agent(contact, now), now=now)
         counts.update(search.excluded_counts)
@@ -165,18 +169,30 @@ class Selection:
 
 
 def first_in_line(pool: PoolState, agent: Agent, rooms: set[Channel]) -> Contact | None:
-    """The waiting contact `agent` takes first by aging (smallest key), looking only in the buckets
-    it could take one from: its rooms' channels, its skills and no skill."""
+    """The waiting contact `agent` takes first by aging (smallest key), a contact it fully fits with a
+    head start of `FIT_HEAD_START`, looking only in the buckets it could take one from: its rooms'
+    channels, its skills and no skill."""
     best: tuple[float, str] | None = None
     for channel in rooms:
         for skill in (*agent.skills, None):
             for entry in pool.waiting_by.get((channel, skill), ()):
-                if best is not None and entry >= best:
+                if best is not None and (entry[0] - FIT_HEAD_START, entry[1]) >= best:
                     break
-                if takes(agent, rooms, pool.contacts[entry[1]]):
-                    best = entry
-                    break
+                contact = pool.contacts[entry[1]]
+                if takes(agent, rooms, contact):
+                    key = (entry[0] - FIT_HEAD_START, entry[1]) if fits_fully(agent, contact) else entry
+                    if best is None or key < best:
+                        best = key
     return pool.contacts[best[1]] if best is not None else None
+
+
+def fits_fully(agent: Agent, contact: Contact) -> bool:
+    """The agent speaks the customer's language and has every skill at the first step's level."""
+    language = contact.strictest_language()
+    if language is not None and agent.languages and language not in agent.languages:
+        return False
+    skills = agent.skills
+    return all(skills.get(skill, 0) >= level for skill, level in contact.strictest_skills().items())
 
 
 def takes(agent: Agent, rooms: set[Channel], contact: Contact) -> bool:

@@ -175,9 +175,10 @@ class PoolState:
 
 
 def contact_timers(contact: Contact) -> set[float]:
-    """When a waiting contact's routing may change by itself: relaxation steps, escalation, overflow."""
+    """When a waiting contact's routing may change by itself: relaxation steps (and looks on a channel
+    with a service goal), escalation, overflow."""
     policy, queued_at = contact.policy, contact.queued.queued_at.timestamp()
-    due = {queued_at + step.after_seconds for step in policy.steps[1:]}
+    due = contact.looks() or {queued_at + step.after_seconds for step in policy.steps[1:]}
     if policy.escalation is not None and policy.escalation.after_seconds is not None:
         due.add(queued_at + policy.escalation.after_seconds)
     if policy.overflow is not None:

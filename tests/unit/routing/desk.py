@@ -10,7 +10,7 @@ from frontline.contracts.envelope import Event
 from frontline.contracts.routing import Offer, OfferCreated
 from services.routing.core.contacts import Stage
 from services.routing.core.router import Router
-from services.routing.core.selection import first_in_line, takes
+from services.routing.core.selection import FIT_HEAD_START, first_in_line, fits_fully, takes
 from services.routing.core.snapshot import PoolSnapshot, restore, take
 from services.routing.core.state import Fact, PoolState, contact_timers
 
@@ -151,7 +151,8 @@ def check_invariants(state: PoolState) -> None:
 
 def check_waiting_index(state: PoolState) -> None:
     """The buckets hold each waiting contact once, under its channel and a skill it requires now (or
-    none), and an agent's look into them finds what a scan of every waiting contact finds."""
+    none), and an agent's look into them finds what a scan of every waiting contact finds (oldest by
+    aging, a contact the agent fully fits with its head start)."""
     waiting = sorted(
         ((c.aging_key, c.contact_id) for c in state.contacts.values() if c.stage is Stage.WAITING),
     )
@@ -164,5 +165,9 @@ def check_waiting_index(state: PoolState) -> None:
         assert (skill in required) if required else skill is None, f"{contact_id} filed under {skill}"
     for agent in state.agents.values():
         rooms = set(agent.free_channels())
-        scanned = next((state.contacts[c] for _, c in waiting if takes(agent, rooms, state.contacts[c])), None)
+        takeable = [(key, c) for key, c in waiting if takes(agent, rooms, state.contacts[c])]
+        ordered = sorted(
+            (key - FIT_HEAD_START if fits_fully(agent, state.contacts[c]) else key, c) for key, c in takeable
+        )
+        scanned = state.contacts[ordered[0][1]] if ordered else None
         assert first_in_line(state, agent, rooms) is scanned, f"{agent.agent_id} looked in the wrong place"

@@ -77,3 +77,23 @@ def test_split_queues_relax_live_contacts_in_seconds_and_let_written_ones_wait_f
     skills = simulate_day("skills", seed=6, start_hour=9, hours=3)
     assert faster.service_level > skills.service_level
     assert faster.abandonment < skills.abandonment
+
+
+def test_value_queues_state_a_service_goal_for_every_channel_and_keep_the_skill_queues():
+    value, skills = tenant.queues("value"), tenant.queues("skills")
+    assert [q.queue for q in value] == [q.queue for q in skills]
+    for queue in value:
+        assert queue.answer_within[tenant.Channel.VOICE] == tenant.SERVICE_LEVEL_SECONDS
+        assert queue.answer_within[tenant.Channel.EMAIL] > queue.answer_within[tenant.Channel.VOICE]
+        assert set(queue.answer_within) == set(tenant.Channel)
+
+
+def test_a_short_staffed_floor_keeps_that_share_of_every_team():
+    full, short = tenant.agents(), tenant.agents(0.8)
+    assert len(short) == round(len(full) * 0.8)
+    teams = {p.team for p in full}
+    assert {p.team for p in short} == teams
+    assert {p.agent_id for p in short} < {p.agent_id for p in full}
+    fewer = simulate_day("skills", seed=6, start_hour=9, hours=3, staffing=0.8)
+    same = simulate_day("skills", seed=6, start_hour=9, hours=3)
+    assert fewer.occupancy > same.occupancy
