@@ -129,7 +129,7 @@ def simulate_day(
     staffing: float = 1.0,
 ) -> Figures:
     contacts = list(day(random.Random(seed), start_hour=start_hour, hours=hours, scale=scale))
-    floor = tenant.agents(staffing)
+    floor = tenant.agents(staffing, blended=policy in tenant.BLENDED)
     outcome = run(tenant.queues(policy), floor, contacts, DemoBehaviour(random.Random(seed + 1_000_003)))
     return Figures.of(outcome, {c.contact_id: c for c in contacts})
 

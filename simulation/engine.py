@@ -162,6 +162,7 @@ def run(
     order = itertools.count()
     incoming: dict[str, Incoming] = {}
     handled_by: dict[str, tuple[str, str]] = {}  # contact → (agent, queue)
+    done_at: dict[str, float] = {}  # contact in hand → when its handling ends (later if put aside)
     busy = {a.agent_id: _Busy(measure_from) for a in agents}
     outcome = Outcome(agents=len(agents))
     last = measure_from
@@ -185,11 +186,14 @@ def run(
             facts = router.apply(_received(contact, now), now)
         elif what == "leave":
             facts = router.apply(_event(CustomerLeft, CustomerLeaving(), now, contact_id), now)
+        elif what == "handled" and done_at.get(contact_id) != at:
+            continue  # put aside for an exclusive contact: it ends later
         elif what == "released":
             busy[handled_by[contact_id][0]].release(at)
             continue
         else:  # handled
             agent_id, queue = handled_by[contact_id]
+            del done_at[contact_id]
             assert contact is not None
             disposition, resolution = behaviour.completes(profiles[agent_id], contact)
             done = Handled(agent_id=agent_id, disposition=disposition, resolution=resolution)
@@ -213,8 +217,14 @@ def run(
                 taken = incoming[data.contact_id]
                 agent = profiles[data.agent_id]
                 handle = behaviour.handle_seconds(agent, taken)
+                if taken.data.channel in agent.exclusive_channels:
+                    for held, ends in list(done_at.items()):  # the agent's put-aside work waits for the call
+                        if handled_by[held][0] == data.agent_id:
+                            done_at[held] = ends + handle
+                            heapq.heappush(pending, (ends + handle, next(order), "handled", held))
                 handled_by[data.contact_id] = (data.agent_id, data.queue)
                 busy[data.agent_id].take(at)
+                done_at[data.contact_id] = at + handle
                 heapq.heappush(pending, (at + handle, next(order), "handled", data.contact_id))
                 if taken.at >= measure_from:
                     outcome.waits.append(at - taken.at)

@@ -63,9 +63,9 @@ CAPACITY = {Channel.VOICE: 1, Channel.WALK_IN: 1, Channel.CHAT: 2, Channel.MESSA
 ASYNC_CAPACITY = {Channel.EMAIL: 1, Channel.WEB_FORM: 1, Channel.POSTAL_MAIL: 1, Channel.FAX: 1}
 
 
-def agents(staffing: float = 1.0) -> list[AgentProfile]:
+def agents(staffing: float = 1.0, *, blended: bool = False) -> list[AgentProfile]:
     """The floor; with `staffing` < 1 each team keeps that share of its agents (at least one), the
-    first ones listed."""
+    first ones listed; `blended` agents put written work aside for a call."""
     profiles = []
     for line in _STAFF.strip().splitlines():
         agent_id, name, team, levels, *others = re.split(r"\s{2,}", line.strip())
@@ -80,6 +80,7 @@ def agents(staffing: float = 1.0) -> list[AgentProfile]:
                 skills=skills,
                 languages=languages,
                 capacity={**CAPACITY, **ASYNC_CAPACITY},
+                interruptible_channels=[c for c in Channel if c.value not in LIVE] if blended else [],
             )
         )
     teams: dict[str | None, list[AgentProfile]] = {}
@@ -106,6 +107,7 @@ _QUEUES: dict[str, tuple[int, list[str]]] = {
     "care": (50, ["complaint"]),
 }
 POLICIES = ("skills", "strict", "fifo", "split", "value")
+BLENDED = frozenset({"value"})  # policies whose agents put written work aside for a call
 
 
 def _relaxing(proficiency: float, language: float, anyone: float) -> list[RelaxationStep]:
@@ -130,7 +132,8 @@ def queues(policy: str = "skills") -> list[QueuePolicy]:
     - `fifo`: one queue, first come first served to any free agent (what a plain ACD does);
     - `split`: each `skills` queue twice, live channels relaxing in seconds, written ones in hours;
     - `value`: the `skills` queues with service goals per channel (`ANSWER_WITHIN`): a contact's steps
-      start when waiting for an agent who qualifies is expected to miss the goal, not on timers."""
+      start when waiting for an agent who qualifies is expected to miss the goal, not on timers; its
+      agents are blended (`BLENDED`)."""
     common: dict[str, Any] = {"wrap_up_seconds": WRAP_UP_SECONDS}
     if policy == "fifo":
         anyone = [RelaxationStep(after_seconds=0, require_language=False, require_skills=False)]

@@ -73,12 +73,22 @@ class AgentSettings(EventData):
         default_factory=lambda: [Channel.VOICE, Channel.WALK_IN],
         description="A contact on one of these blocks every other channel, and waits for the others to end.",
     )
+    interruptible_channels: list[Channel] = Field(
+        max_length=len(Channel),
+        default_factory=list,
+        description=(
+            "Contacts on these (deferrable work such as e-mail) may be put aside for one on an exclusive channel:"
+            " an agent holding only such contacts may still be offered a call."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_level_per_skill(self) -> Self:
         names = [level.skill for level in self.skills]
         if len(names) != len(set(names)):
             raise ValueError("skills: each skill may appear once")
+        if set(self.exclusive_channels) & set(self.interruptible_channels):
+            raise ValueError("interruptible_channels: a channel cannot be exclusive and interruptible at once")
         return self
 
 

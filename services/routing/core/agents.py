@@ -86,7 +86,7 @@ class Agent:
         in_hand = sum(self.load.values())
         if in_hand and any(self.load[held] for held in exclusive):
             return "busy on an exclusive channel"
-        if in_hand and channel in exclusive:
+        if channel in exclusive and self._holds_uninterruptible():
             return f"{channel.value} needs the agent free of other contacts"
         capacity = self.profile.capacity.get(channel, 0)
         if capacity == 0:
@@ -101,11 +101,17 @@ class Agent:
         in_hand = sum(self.load.values())
         if in_hand and any(self.load[held] for held in exclusive):
             return []
+        blocked = in_hand and self._holds_uninterruptible()
         return [
             channel
             for channel, capacity in self.profile.capacity.items()
-            if self.load[channel] < capacity and not (in_hand and channel in exclusive)
+            if self.load[channel] < capacity and not (blocked and channel in exclusive)
         ]
+
+    def _holds_uninterruptible(self) -> bool:
+        """Holds a contact that may not be put aside for an exclusive one."""
+        interruptible = self.profile.interruptible_channels
+        return any(count and held not in interruptible for held, count in self.load.items())
 
     def idle_seconds(self, now: datetime) -> float:
         return max(0.0, (now - self.idle_since).total_seconds())

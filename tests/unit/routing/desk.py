@@ -134,8 +134,11 @@ def check_invariants(state: PoolState) -> None:
         assert +agent.load == Counter(in_hand), f"{agent.agent_id}'s load counter drifted"
         for channel in set(in_hand):
             assert in_hand.count(channel) <= agent.profile.capacity.get(channel, 0), f"{agent.agent_id} over capacity"
-        if any(channel in agent.profile.exclusive_channels for channel in in_hand):
-            assert len(in_hand) == 1, f"{agent.agent_id} holds more beside an exclusive contact"
+        exclusive = [channel for channel in in_hand if channel in agent.profile.exclusive_channels]
+        if exclusive:
+            beside = [c for c in in_hand if c not in agent.profile.interruptible_channels]
+            assert len(exclusive) == 1, f"{agent.agent_id} holds two exclusive contacts"
+            assert len(beside) == 1, f"{agent.agent_id} holds more than put-aside work beside an exclusive contact"
         for offer_id, (contact_id, _) in agent.offers.items():
             contact = state.contacts[contact_id]
             assert state.offers[offer_id] == contact_id

@@ -45,6 +45,7 @@ profiles = st.fixed_dictionaries(
             {"voice": st.integers(0, 1), "chat": st.integers(0, 3), "email": st.integers(0, 5)}
         ),
         "tier": st.sampled_from(["agent", "agent", "supervisor"]),
+        "interruptible_channels": st.lists(st.sampled_from(["chat", "email"]), max_size=2, unique=True),
     }
 )
 

@@ -283,6 +283,22 @@ def test_a_voice_contact_blocks_other_channels_and_chat_takes_three_at_once() ->
     check_invariants(desk.router)
 
 
+def test_a_blended_agent_puts_e_mail_aside_for_a_call_but_not_chat() -> None:
+    desk = staffed(("ann", 3), interruptible_channels=["email"])
+    desk.do(contact_received(contact_id="mail", channel="email"))
+    desk.do(offer_answered(desk.open_offer("ann").offer_id, "ann"))
+    desk.do(contact_received(contact_id="call", channel="voice"))
+    assert desk.open_offer("ann").contact_id == "call"
+    desk.do(offer_answered(desk.open_offer("ann").offer_id, "ann"))
+    facts = desk.do(contact_received(contact_id="mail-2", channel="email"))
+    assert desk.of(RoutingDecision, facts)[0].excluded[0].reason == "busy on an exclusive channel"
+    check_invariants(desk.router)
+    chatting = staffed(("bob", 3), interruptible_channels=["email"])
+    chatting.do(contact_received(contact_id="chat", channel="chat"))
+    facts = chatting.do(contact_received(contact_id="call", channel="voice"))
+    assert chatting.of(RoutingDecision, facts)[0].excluded[0].reason == "voice needs the agent free of other contacts"
+
+
 def test_removing_an_agent_requeues_their_contacts() -> None:
     desk = staffed(("ann", 5), ("bob", 3))
     desk.do(contact_received(contact_id="c-1", channel="voice"))

@@ -86,6 +86,9 @@ def test_value_queues_state_a_service_goal_for_every_channel_and_keep_the_skill_
         assert queue.answer_within[tenant.Channel.VOICE] == tenant.SERVICE_LEVEL_SECONDS
         assert queue.answer_within[tenant.Channel.EMAIL] > queue.answer_within[tenant.Channel.VOICE]
         assert set(queue.answer_within) == set(tenant.Channel)
+    blended = tenant.agents(blended=True)
+    assert all(tenant.Channel.EMAIL in a.interruptible_channels for a in blended)
+    assert not any(tenant.Channel.CHAT in a.interruptible_channels for a in blended)
 
 
 def test_a_short_staffed_floor_keeps_that_share_of_every_team():
