@@ -66,6 +66,9 @@ def scaled(policy: QueuePolicy, speed: float) -> dict[str, Any]:
         service_class["max_wait_seconds"] /= speed
     if settings.get("escalation") and settings["escalation"].get("after_seconds"):
         settings["escalation"]["after_seconds"] /= speed
+    if settings.get("overflow"):
+        settings["overflow"]["after_seconds"] /= speed
+    settings["answer_within"] = {channel: goal / speed for channel, goal in settings["answer_within"].items()}
     return settings
 
 
@@ -204,7 +207,8 @@ class LiveDay:
         self.consumer = AIOKafkaConsumer(**settings.kafka_connection(), client_id=f"frontline-demo-{plan.tenant}")
         self.tally = Tally(speed=plan.speed)
         self.rng = random.Random(plan.seed + 7)
-        self.agents = {a.agent_id: a for a in tenant.agents()}
+        self.agents = {a.agent_id: a for a in tenant.agents(blended=plan.policy in tenant.BLENDED)}
+        self.done_at: dict[str, tuple[str, float]] = {}  # contact in hand → (agent, simulated s its handling ends)
         self.customers = tenant.customers()
         self.texts = tenant.messages()
         self.contacts: dict[str, _Contact] = {}  # external id → contact
@@ -225,6 +229,15 @@ class LiveDay:
     def clock(self) -> float:
         """Simulated hour of the day now."""
         return self.plan.start_hour + self.wall() * self.plan.speed / 3600
+
+    async def _finish(self, contact_id: str, done: Handled) -> None:
+        """Hand the contact in — or, if it was put aside for a call meanwhile, when its work is done."""
+        left = self.done_at[contact_id][1] - self.wall() * self.plan.speed
+        if left > 0.5:
+            self.later(left, functools.partial(self._finish, contact_id, done))
+            return
+        del self.done_at[contact_id]
+        await self._publish(ContactHandled, done, contact_id)
 
     def later(self, simulated_seconds: float, action: Callable[[], Awaitable[None]]) -> None:
         async def run() -> None:
@@ -410,7 +423,13 @@ class LiveDay:
             handle = tenant.handle_seconds(self.rng, contact.arrival.channel, fit)
             disposition, resolution = tenant.completion(self.rng, contact.arrival.concern, fit)
             done = Handled(agent_id=data.agent_id, disposition=disposition, resolution=resolution)
-            self.later(handle, lambda: self._publish(ContactHandled, done, data.contact_id))
+            now = self.wall() * self.plan.speed
+            if contact.arrival.channel in agent.exclusive_channels:  # put-aside work resumes after the call
+                for held, (holder, ends) in list(self.done_at.items()):
+                    if holder == data.agent_id:
+                        self.done_at[held] = (holder, ends + handle)
+            self.done_at[data.contact_id] = (data.agent_id, now + handle)
+            self.later(handle, functools.partial(self._finish, data.contact_id, done))
             again = tenant.comes_back(self.rng, contact.arrival.channel, resolution)
             if again is not None and self.wall() * self.plan.speed + handle + again[0] < self.plan.hours * 3600:
                 at = self.wall() * self.plan.speed + handle + again[0]

@@ -29,6 +29,8 @@ def test_every_duration_of_a_policy_runs_speed_times_faster_and_nothing_else_cha
     ]
     assert fast["offer_timeout_seconds"] == billing.offer_timeout_seconds, "agents answer in wall time"
     assert (fast["concerns"], fast["order"]) == (billing.concerns, billing.order)
+    [paced] = [p for p in tenant.queues("value") if p.queue == "billing"]
+    assert scaled(paced, 60)["answer_within"] == {c.value: goal / 60 for c, goal in paced.answer_within.items()}
 
 
 def test_the_tally_counts_waits_in_simulated_seconds_and_service_level_on_live_channels_only():
