@@ -43,6 +43,15 @@ def unfit(agent: Agent, contact: Contact) -> str | None:
     return None
 
 
+def fit_gap(agent: Agent, contact: Contact) -> tuple[bool, int]:
+    """How far `agent` is from a full fit: whether they speak the customer's language, and the
+    proficiency levels they are short of the first step's minimums (a missing skill counts whole)."""
+    language = contact.strictest_language()
+    speaks = language is None or not agent.languages or language in agent.languages
+    skills = agent.skills
+    return speaks, sum(max(0, level - skills.get(skill, 0)) for skill, level in contact.strictest_skills().items())
+
+
 @dataclass(frozen=True)
 class Score:
     """The terms an agent is ranked by (see `search_agents`), as the explanation shows them."""
@@ -105,17 +114,15 @@ def search_agents(
         counts[reason] += 1
         if len(excluded) < EXPLAINED_EXCLUSIONS:
             excluded.append(Exclusion(agent_id=agent.agent_id, reason=reason))
-    wanted, language = contact.strictest_skills(), contact.strictest_language()
+    wanted = contact.strictest_skills()
     declined = contact.declined_by
 
     def rank(agent: Agent) -> tuple[bool, bool, bool, int, float, float, str]:
         """Best first: not having declined this contact, the customer's last agent, speaking the
         customer's language, the fewest proficiency levels short of the strictest step's, proficiency, then
         longest idle (the earliest end of a last contact); the id settles ties."""
-        skills = agent.skills
-        short = sum(max(0, level - skills.get(skill, 0)) for skill, level in wanted.items())
-        fit = sum(skills.get(skill, 0) for skill in wanted) / len(wanted) if wanted else 0.0
-        speaks = language is None or not agent.languages or language in agent.languages
+        speaks, short = fit_gap(agent, contact)
+        fit = sum(agent.skills.get(skill, 0) for skill in wanted) / len(wanted) if wanted else 0.0
         idle_since = -agent.idle_since.timestamp()
         return (
             agent.agent_id not in declined,

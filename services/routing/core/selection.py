@@ -19,7 +19,7 @@ from frontline.contracts.contacts import Channel
 from frontline.contracts.routing import Decision, Exclusion, RoutingDecision, Trigger
 from services.routing.core.agents import Agent
 from services.routing.core.contacts import Contact, Stage
-from services.routing.core.matching import EXPLAINED_EXCLUSIONS, score, search_agents, unfit, why_not
+from services.routing.core.matching import EXPLAINED_EXCLUSIONS, fit_gap, score, search_agents, unfit, why_not
 from services.routing.core.pace import step_due
 
 if TYPE_CHECKING:
@@ -188,11 +188,8 @@ def first_in_line(pool: PoolState, agent: Agent, rooms: set[Channel]) -> Contact
 
 def fits_fully(agent: Agent, contact: Contact) -> bool:
     """The agent speaks the customer's language and has every skill at the first step's level."""
-    language = contact.strictest_language()
-    if language is not None and agent.languages and language not in agent.languages:
-        return False
-    skills = agent.skills
-    return all(skills.get(skill, 0) >= level for skill, level in contact.strictest_skills().items())
+    speaks, short = fit_gap(agent, contact)
+    return speaks and short == 0
 
 
 def takes(agent: Agent, rooms: set[Channel], contact: Contact) -> bool:
