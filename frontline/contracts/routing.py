@@ -22,7 +22,7 @@ from frontline.contracts.envelope import (
     Timestamp,
     Version,
 )
-from frontline.contracts.policies import ClassName, QueuePolicy, RelaxationStep
+from frontline.contracts.policies import MAX_POLICY_SECONDS, ClassName, QueuePolicy, RelaxationStep
 
 
 class AgentState(StrEnum):
@@ -120,6 +120,12 @@ class QueuedContact(EventData):
     only_agent: Identifier | None = Field(default=None, description="Set by a transfer to one agent.")
     arrived_at: Timestamp = Field(description="When the customer made contact.")
     queued_at: Timestamp = Field(description="When this queue took it; steps relax from here.")
+    answer_within: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_POLICY_SECONDS,
+        description="The queue's service goal for the contact's channel: answer within this many seconds of arrival.",
+    )
 
 
 class ContactQueued(Event):

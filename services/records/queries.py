@@ -22,8 +22,13 @@ from services.records.core.sealing import signature_valid, unseal
 from services.records.core.tiles import HASH, WIDTH, leaf_tiles, node_in, tiles_for
 from services.records.store import LogState, RecordStore, committed, day_id, hour_id, record_id
 
-Bucket = Literal["minute", "hour", "day"]
-MAX_SPAN = {"minute": timedelta(hours=48), "hour": timedelta(days=62), "day": timedelta(days=400)}
+Bucket = Literal["minute", "quarter", "hour", "day"]  # quarter: the 15-minute interval of contact-center reports
+MAX_SPAN = {
+    "minute": timedelta(hours=48),
+    "quarter": timedelta(days=8),
+    "hour": timedelta(days=62),
+    "day": timedelta(days=400),
+}
 
 
 class NotRecorded(LookupError):
@@ -306,7 +311,7 @@ class Records:
         self, state: LogState, dimension: str, key: str, bucket: Bucket, start: datetime, end: datetime
     ) -> dict[datetime, dict[str, float]]:
         tenant = state.tenant
-        if bucket == "minute":
+        if bucket in ("minute", "quarter"):
             hours = _steps(start.replace(minute=0, second=0, microsecond=0), end, timedelta(hours=1))
             ids = {hour_id(tenant, dimension, key, h): h for h in hours}
         else:
@@ -318,10 +323,10 @@ class Records:
             value = committed(doc, state) or {}
             base = ids[ident]
             for slot, counters in value.items():
-                at = base + (timedelta(minutes=int(slot)) if bucket == "minute" else timedelta(hours=int(slot)))
+                at = base + (timedelta(hours=int(slot)) if bucket in ("hour", "day") else timedelta(minutes=int(slot)))
                 if not start <= at < end:
                     continue
-                target = at if bucket != "day" else base
+                target = {"day": base, "quarter": at.replace(minute=at.minute - at.minute % 15)}.get(bucket, at)
                 summed = buckets.setdefault(target, {})
                 for name, amount in counters.items():
                     summed[name] = summed.get(name, 0) + amount

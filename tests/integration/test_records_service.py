@@ -249,6 +249,13 @@ async def test_kpis_match_the_hand_computed_morning_and_survive_a_restart(settin
         ).json()
         assert minutes[0]["start"].startswith("2026-11-02T10:00")
         assert minutes[0]["offered"] == 4
+        quarters = (
+            await http.get("/v1/kpis", params={"dimension": "tenant", "start": start, "end": end, "bucket": "quarter"})
+        ).json()
+        assert quarters[0]["start"].startswith("2026-11-02T10:00")
+        first_quarter = [m for m in minutes if m["start"] < "2026-11-02T10:15"]
+        for name in ("offered", "answered", "abandoned", "handled"):
+            assert quarters[0][name] == sum(m[name] for m in first_quarter) > 0, name
         tenant_day = (await http.get("/v1/kpis", params={"start": start, "end": end, "bucket": "day"})).json()[0]
         assert tenant_day["upsell_acceptance"] == pytest.approx(EXPECTED_UPSELL_ACCEPTANCE)
         wide = await http.get("/v1/kpis", params={"start": start, "end": "2026-12-30T00:00:00Z", "bucket": "minute"})

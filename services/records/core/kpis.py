@@ -47,6 +47,9 @@ DEFINITIONS = {
     "abandoned": "of those, contacts whose customer left before an agent took them",
     "abandonment_rate": "abandoned ÷ offered",
     "service_level": "answered within T seconds of queuing ÷ offered; T per queue (GET /v1/kpis/service-levels)",
+    "with_goal": "of the offered, contacts whose queue has a service goal for their channel (answer_within)",
+    "goal_met": "of those, contacts answered within the goal, counted from the customer's arrival",
+    "within_goal": "goal_met ÷ with_goal: the service level in the tenant's own terms, each channel against its goal",
     "asa": "average speed of answer: total wait of answered contacts ÷ answered, seconds",
     "aht": "average handle time: total handle time ÷ contacts completed in the bucket, seconds",
     "occupancy": "(busy + wrap-up seconds) ÷ (available + busy + wrap-up seconds) of the agents",
@@ -160,15 +163,19 @@ class Kpis:
             "channel": data.channel.value,
             "since": data.queued_at.isoformat(),
         }
-        deltas = _deltas(_dims(queue=data.queue, tenant=False), minute, offered=1)
+        with_goal = int(data.answer_within is not None)
+        deltas = _deltas(_dims(queue=data.queue, tenant=False), minute, offered=1, with_goal=with_goal)
         if contact is None:
             return deltas
-        contact.update(queue=data.queue, queued_at=data.queued_at.isoformat(), answered_here=False)
+        contact.update(
+            queue=data.queue, queued_at=data.queued_at.isoformat(), answered_here=False, goal=data.answer_within
+        )
         contact["channel"] = data.channel.value
         if data.because is QueuedBecause.ARRIVED and "first" not in contact:
             contact["first"] = minute.isoformat()
             contact["arrived_at"] = data.arrived_at.isoformat()
-            deltas += _deltas(_dims(channel=contact["channel"]), minute, offered=1)
+            contact["first_goal"] = data.answer_within
+            deltas += _deltas(_dims(channel=contact["channel"]), minute, offered=1, with_goal=with_goal)
         return deltas
 
     def _assigned(self, event: ContactAssigned, contact: Doc | None) -> list[Delta]:
@@ -185,6 +192,7 @@ class Kpis:
             minute_of(queued_at),
             answered=1,
             wait_seconds=in_queue,
+            goal_met=_met(contact.get("goal"), data.waited_seconds),
             **_within(in_queue),
         )
         if "first" in contact and not contact.get("counted"):
@@ -194,6 +202,7 @@ class Kpis:
                 datetime.fromisoformat(contact["first"]),
                 answered=1,
                 wait_seconds=data.waited_seconds,
+                goal_met=_met(contact.get("first_goal"), data.waited_seconds),
                 **_within(data.waited_seconds),
             )
         return deltas
@@ -300,6 +309,11 @@ def _dims(
     return {dimension: key for dimension, key in named.items() if key is not None}
 
 
+def _met(goal: float | None, waited: float) -> int:
+    """1 when a contact with a service goal was answered within it (its wait counts from arrival)."""
+    return int(goal is not None and waited <= goal)
+
+
 def _within(wait: float) -> dict[str, float]:
     return {service_level_counter(t): 1 for t in THRESHOLDS if wait <= t}
 
@@ -328,6 +342,9 @@ def metrics(counters: dict[str, float], service_level_seconds: int) -> dict[str,
         "abandonment_rate": ratio(c("abandoned", 0), c("offered", 0)),
         "service_level": ratio(c(service_level_counter(service_level_seconds), 0), c("offered", 0)),
         "asa": ratio(c("wait_seconds", 0), c("answered", 0)),
+        "with_goal": c("with_goal", 0),
+        "goal_met": c("goal_met", 0),
+        "within_goal": ratio(c("goal_met", 0), c("with_goal", 0)),
         "handled": c("handled", 0),
         "aht": ratio(c("handle_seconds", 0), c("handled", 0)),
         "occupancy": ratio(c("busy_seconds", 0) + c("wrap_up_seconds", 0), staffed),

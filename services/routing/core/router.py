@@ -151,6 +151,7 @@ class Router(PoolState):
             escalation_reason=reason,
             arrived_at=min(data.arrived_at or event.occurred_at, now),
             queued_at=now,
+            answer_within=policy.answer_within.get(data.channel),
         )
         self.emit(ContactQueued, queued, now)
         self._selection.contact_ready(contact_id, Trigger.CONTACT_QUEUED)
@@ -209,6 +210,7 @@ class Router(PoolState):
                 "service_class": policy.service_class_for(contact.queued.priority).name,
                 "only_agent": only_agent,
                 "queued_at": now,
+                "answer_within": policy.answer_within.get(contact.queued.channel),
             }
         )
         self.emit(ContactQueued, queued, now)

@@ -84,3 +84,30 @@ def test_an_answer_read_before_its_suggestion_still_counts() -> None:
     reordered = answers + [e for e in events if e.type != "upsell.outcome"]
     summed = fold(reordered)
     assert metrics(summed[("tenant", "*")], 20)["upsell_acceptance"] == pytest.approx(EXPECTED_UPSELL_ACCEPTANCE)
+
+
+def _with_goals(events: list[Event], goals: dict[str, float | None]) -> list[Event]:
+    """The morning with each contact queued under the given service goal (answer_within)."""
+    return [
+        e.model_copy(update={"data": e.data.model_copy(update={"answer_within": goals[e.data.contact_id]})})
+        if e.type == "contact.queued"
+        else e
+        for e in events
+    ]
+
+
+def test_the_service_level_in_the_tenants_terms_counts_each_contact_against_its_own_goal() -> None:
+    events = _with_goals(morning("acme"), {"c1": 30.0, "c2": 20.0, "c3": 60.0, "c4": 120.0})
+    summed = fold(events)
+    for dimension, key in (("tenant", "*"), ("queue", "billing"), ("channel", "voice")):
+        figures = metrics(summed[(dimension, key)], 20)
+        # c1 waited 5 of 30 (met), c2 25 of 20 (missed), c3 left after 40 of 60 (missed), c4 110 of 120 (met)
+        assert (figures["with_goal"], figures["goal_met"]) == (4, 2), dimension
+        assert figures["within_goal"] == pytest.approx(0.5), dimension
+
+
+def test_contacts_without_a_goal_are_left_out_of_the_goal_figures() -> None:
+    events = _with_goals(morning("acme"), {"c1": None, "c2": None, "c3": 60.0, "c4": 120.0})
+    figures = metrics(fold(events)[("tenant", "*")], 20)
+    assert (figures["offered"], figures["with_goal"], figures["goal_met"]) == (4, 2, 1)
+    assert metrics(fold(morning("acme"))[("tenant", "*")], 20)["within_goal"] is None

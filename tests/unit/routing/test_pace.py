@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from frontline.contracts.policies import QueuePolicy
-from frontline.contracts.routing import OfferCreated, RoutingDecision
+from frontline.contracts.routing import ContactQueued, OfferCreated, RoutingDecision
 from services.routing.core.contacts import Stage
 from tests.unit.factories import (
     agent_saved,
@@ -165,3 +165,10 @@ def test_no_contact_waits_past_its_goal_for_requirements_nobody_meets(
             contact = desk.router.contacts.get(contact_id)
             if contact is not None and contact.stage is Stage.WAITING and desk.now.timestamp() >= at:
                 assert contact.step == len(contact.policy.steps) - 1, f"{contact_id} still at step {contact.step}"
+
+
+def test_a_queued_contact_carries_its_channels_goal_for_the_records() -> None:
+    desk = floor()
+    [voice] = desk.of(ContactQueued, desk.do(call("c-voice")))
+    [chat] = desk.of(ContactQueued, desk.do(call("c-chat", channel="chat")))
+    assert (voice.answer_within, chat.answer_within) == (VOICE_GOAL, None)
