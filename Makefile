@@ -49,8 +49,8 @@ test: lint infra-up browser kustomize  ## the whole test suite against the real 
 run: install infra-up  ## the demo contact center on this machine: services, wallboard, a simulated day, report
 	$(BIN)/python scripts/run_suite.py
 
-simulate: install  ## the demo tenant's day in virtual time under routing policies, e.g. POLICY="skills fifo strict"
-	$(BIN)/python -m simulation.day $(or $(POLICY),skills fifo) $(SIMULATE_ARGS)
+simulate: install  ## the demo tenant's day in virtual time under routing policies, e.g. POLICY="value skills fifo strict"
+	$(BIN)/python -m simulation.day $(or $(POLICY),value skills fifo) $(SIMULATE_ARGS)
 
 BANKING77 ?= ../shared/data/banking77
 eval-intake: install  ## concern macro-F1 of the keyword taxonomy; with BANKING77=DIR (its train.csv) the learning model's, into BENCHMARKS.md

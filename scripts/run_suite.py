@@ -63,7 +63,7 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=60.0, help="simulated seconds per wall second (default 60)")
     parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same customers and agents")
     parser.add_argument("--load", type=float, default=1.0, help="scale the demo's arrival rate")
-    parser.add_argument("--policy", choices=demo.POLICIES, default="skills", help="the routing policy to run")
+    parser.add_argument("--policy", choices=demo.POLICIES, default="value", help="the routing policy to run")
     parser.add_argument("--wallboard-port", type=int, default=8080)
     parser.add_argument("--keep-running", action="store_true", help="keep the services and wallboard up afterwards")
     parser.add_argument("--exit-when-ready", action="store_true", help="stop the services once all are ready")
@@ -248,6 +248,12 @@ def final_report(run: Run) -> Group:
         if day.plan.speed == 1
         else f"its T is {kept.get('service_level_seconds', '?')} s of wall time: not comparable at x{day.plan.speed:g}",
     )
+    if tally.with_goal:
+        table.add_row(
+            "answered within goal",
+            f"{figures['within_goal']:.1%} (each channel against its goal)",
+            share(kept.get("within_goal")),
+        )
     table.add_row("ASA", f"{figures['asa']:.1f} s", scaled(kept.get("asa")))
     table.add_row("abandonment", f"{figures['abandonment']:.1%}", share(kept.get("abandonment_rate")))
     table.add_row("occupancy", f"{figures['occupancy']:.1%}", share(kept.get("occupancy")))

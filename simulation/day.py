@@ -202,7 +202,9 @@ def compare(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("policies", nargs="*", default=["skills", "fifo"], help=f"of {', '.join(tenant.POLICIES)}")
+    parser.add_argument(
+        "policies", nargs="*", default=["value", "skills", "fifo"], help=f"of {', '.join(tenant.POLICIES)}"
+    )
     parser.add_argument("--days", type=int, default=10, help="independent simulated days per policy")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--load", type=float, default=1.0, help="scale the demo's arrival rate")

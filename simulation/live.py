@@ -87,6 +87,9 @@ class Tally:
     waits: list[float] = field(default_factory=list)
     live_offered: int = 0
     live_in_time: int = 0
+    with_goal: int = 0  # contacts offered whose queue has a goal for their channel
+    goal_met: int = 0  # of those, answered within it
+    goal_of: dict[str, float] = field(default_factory=dict)  # contact → its first queue's goal, wall seconds
     handles: list[float] = field(default_factory=list)
     suggested: int = 0
     bought: int = 0
@@ -104,6 +107,8 @@ class Tally:
             self.channel_of[event.contact_id or ""] = data.channel.value
         elif isinstance(event, ContactQueued):
             self.waiting[data.contact_id] = (data.queue, wall)
+            if data.because == "arrived" and data.answer_within is not None:
+                self.goal_of.setdefault(data.contact_id, data.answer_within)
         elif isinstance(event, ContactAssigned):
             self.waiting.pop(data.contact_id, None)
             self.assigned += 1
@@ -112,10 +117,14 @@ class Tally:
             if self.channel_of.get(data.contact_id) in tenant.LIVE:
                 self.live_offered += 1
                 self.live_in_time += waited <= tenant.SERVICE_LEVEL_SECONDS
+            if (goal := self.goal_of.pop(data.contact_id, None)) is not None:
+                self.with_goal += 1
+                self.goal_met += data.waited_seconds <= goal
         elif isinstance(event, ContactAbandoned):
             self.waiting.pop(data.contact_id, None)
             self.abandoned += 1
             self.live_offered += self.channel_of.get(data.contact_id) in tenant.LIVE
+            self.with_goal += self.goal_of.pop(data.contact_id, None) is not None
         elif isinstance(event, ContactCompleted):
             self.completed += 1
             self.resolved += data.resolution == "resolved"
@@ -148,6 +157,7 @@ class Tally:
         offered = self.assigned + self.abandoned
         return {
             "service_level": self.live_in_time / self.live_offered if self.live_offered else 0.0,
+            "within_goal": self.goal_met / self.with_goal if self.with_goal else 0.0,
             "asa": statistics.fmean(self.waits) if self.waits else 0.0,
             "abandonment": self.abandoned / offered if offered else 0.0,
             "occupancy": self.occupancy(wall),
@@ -179,7 +189,7 @@ class Plan:
     hours: float = 3.0
     seed: int = 1
     load: float = 1.0
-    policy: str = "skills"
+    policy: str = "value"
 
 
 @dataclass

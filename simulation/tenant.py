@@ -125,7 +125,7 @@ LIVE_STEPS = _relaxing(7, 15, 45)
 DEFERRABLE_STEPS = _relaxing(1800, 3600, 7200)
 
 
-def queues(policy: str = "skills") -> list[QueuePolicy]:
+def queues(policy: str = "value") -> list[QueuePolicy]:
     """The demo's queues under a routing policy:
     - `skills`: a queue per kind of concern, skill- and language-based, relaxing in steps;
     - `strict`: the same queues, never relaxing (only an agent with the skill and language);

@@ -102,6 +102,15 @@ def test_make_run_drives_a_demo_day_shows_the_wallboard_and_stops_on_ctrl_c(tmp_
         answered, offered = map(int, re.search(r"(\d+) answered of (\d+) offered", dom).groups())
         assert 0 < answered <= offered
         assert re.search(r'id="service-level"[^>]*>\d+\.\d%<', dom), "the service level is rendered"
+        assert 'id="sl-title">Answered within goal today<' in dom
+        goals = re.search(r'id="sl-detail">goal: ([^<]*)<', dom).group(1)
+        live, written = (part.strip() for part in goals.split("·"))
+        assert "voice" in live, goals
+        assert live.endswith(" 20 s"), goals
+        assert "email" in written, goals
+        assert written.endswith(" 1 h"), goals
+        assert 'id="trend-title">Today, per 1 h<' in dom, "a minute of the x60 demo is an hour of its day"
+        assert len(re.findall(r'<rect [^>]*class="bar (good|warn|bad|wait|none)"', dom)) >= 3, "the trend is drawn"
         shot = tmp_path / "wallboard.png"
         _chromium("--hide-scrollbars", "--window-size=1280,860", f"--screenshot={shot}", url, profile=tmp_path / "p2")
         assert shot.stat().st_size > 20_000, "a rendered page, not a blank one"
@@ -116,7 +125,7 @@ def test_make_run_drives_a_demo_day_shows_the_wallboard_and_stops_on_ctrl_c(tmp_
     assert submitted == received > 0
     offered = _row(report, "offered (answered + abandoned)")
     assert offered[1] == offered[2], "the driver and the records service count the same contacts"
-    for measure in ("ASA", "abandonment", "AHT"):
+    for measure in ("ASA", "abandonment", "AHT", "answered within goal"):
         driver, records = _row(report, measure)[1:]
         assert records != "-", measure
         assert float(driver.split()[0].rstrip("%")) == pytest.approx(float(records.split()[0].rstrip("%")), abs=0.11)

@@ -9,7 +9,6 @@ from frontline.contracts.envelope import Event
 from simulation import tenant
 from simulation.live import Tally, scaled
 from tests.unit.factories import contact_received
-from wallboard.app import summary
 
 AT = datetime(2026, 12, 2, 10, tzinfo=UTC)
 
@@ -54,6 +53,33 @@ def test_the_tally_counts_waits_in_simulated_seconds_and_service_level_on_live_c
     assert tally.open == 2
 
 
+def test_the_tally_counts_each_contact_against_the_goal_it_was_queued_under():
+    tally = Tally(speed=60)
+
+    def queued(contact_id: str, goal: float | None, because: str = "arrived") -> Event:
+        fields = {"policy_version": 1, "channel": "voice", "priority": 0, "service_class": "standard"}
+        return _fact(
+            routing.ContactQueued,
+            contact_id=contact_id,
+            queue="q",
+            because=because,
+            arrived_at=AT,
+            queued_at=AT,
+            answer_within=goal,
+            **fields,
+        )
+
+    for contact_id, goal in (("fast", 0.5), ("slow", 0.5), ("left", 0.5), ("no-goal", None)):
+        tally.see(queued(contact_id, goal), wall=0)
+    tally.see(queued("slow", 9.0, because="transferred"), wall=0)
+    for contact_id, waited in (("fast", 0.25), ("slow", 2.0), ("no-goal", 0.1)):
+        assigned = {"agent_id": "a", "offer_id": f"o-{contact_id}", "queue": "q", "waited_seconds": waited}
+        tally.see(_fact(routing.ContactAssigned, contact_id=contact_id, **assigned), wall=1)
+    tally.see(_fact(routing.ContactAbandoned, contact_id="left", queue="q", waited_seconds=2, reason="x"), wall=2)
+    assert (tally.with_goal, tally.goal_met) == (3, 1), "the goal of the queue it arrived in; no goal, not counted"
+    assert tally.figures(wall=3)["within_goal"] == pytest.approx(1 / 3)
+
+
 def test_occupancy_is_working_time_over_staffed_time():
     tally = Tally(speed=1)
     tally.agent_state = {"a": ("available", 0.0), "b": ("available", 0.0)}
@@ -63,49 +89,3 @@ def test_occupancy_is_working_time_over_staffed_time():
     # a: available 2, busy 4, wrap-up 4 (to 10); b: available 5, away 5 (not staffed)
     assert tally.occupancy(wall=10) == pytest.approx(8 / 15)
     assert tally.agents_by_state() == {"wrap_up": 1, "away": 1}
-
-
-def test_the_wallboard_summarises_the_services_answers_and_scales_durations():
-    stats = [
-        {
-            "queue": "billing",
-            "waiting": 2,
-            "oldest_wait_seconds": 1.5,
-            "estimated_wait_seconds": 0.5,
-            "staffed_agents": 4,
-        }
-    ]
-    agents = [
-        {"profile": {"agent_id": "b", "name": "Bo"}, "state": "busy"},
-        {"profile": {"agent_id": "a", "name": "Al"}, "state": "available"},
-        {"profile": {"agent_id": "c", "name": "Cy"}, "state": "busy"},
-    ]
-    kpis = [
-        {
-            "offered": 10,
-            "answered": 9,
-            "abandonment_rate": 0.1,
-            "service_level": 0.8,
-            "service_level_seconds": 20,
-            "asa": 0.5,
-            "occupancy": 0.7,
-        }
-    ]
-    performance = [
-        {"impressions": 5, "accepted": 1, "declined": 2, "ignored": 1},
-        {"impressions": 3, "accepted": 1, "declined": 0, "ignored": 0},
-    ]
-    board = summary(stats, agents, kpis, performance, tenant_label="demo", time_scale=60, now=AT)
-    assert board["queues"][0]["oldest_wait_seconds"] == 90
-    assert board["agents"] == {"busy": 2, "available": 1}
-    assert [a["agent_id"] for a in board["agent_list"]] == ["a", "b", "c"]
-    assert board["today"]["asa_seconds"] == 30
-    assert board["today"]["service_level_seconds"] == 1200
-    assert board["upsell"] == {"shown": 8, "accepted": 2, "acceptance": 2 / 5}
-
-
-def test_an_empty_day_shows_no_figures_rather_than_zeros():
-    board = summary([], [], [], [], tenant_label="demo", time_scale=1, now=AT)
-    assert board["today"]["service_level"] is None
-    assert board["today"]["asa_seconds"] is None
-    assert board["upsell"]["acceptance"] is None
