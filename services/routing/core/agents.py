@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,8 +22,12 @@ class Agent:
     offers: dict[str, tuple[str, Channel]] = field(default_factory=dict)  # offer id → (contact id, channel)
     skills: dict[str, int] = field(init=False)
     languages: frozenset[str] = field(init=False)
-    load: Counter[Channel] = field(default_factory=Counter)  # contacts and offers in hand, per channel
+    load: dict[Channel, int] = field(default_factory=dict)  # contacts and offers in hand, per channel
     indexed_free: set[Channel] = field(default_factory=set)  # where the pool's `free` index lists this agent
+    # Of the contacts and offers in hand: on an exclusive channel, and on a channel not interruptible
+    # (counted as they come and go, so a room check is a few lookups).
+    exclusive_held: int = field(default=0, init=False)
+    uninterruptible_held: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.reprofile(self.profile)
@@ -33,6 +36,18 @@ class Agent:
         self.profile = profile
         self.skills = {level.skill: level.proficiency for level in profile.skills}
         self.languages = frozenset(profile.languages)
+        self.exclusive_held = sum(n for channel, n in self.load.items() if channel in profile.exclusive_channels)
+        self.uninterruptible_held = sum(
+            n for channel, n in self.load.items() if channel not in profile.interruptible_channels
+        )
+
+    def _count(self, channel: Channel, change: int) -> None:
+        self.load[channel] = self.load.get(channel, 0) + change
+        profile = self.profile
+        if channel in profile.exclusive_channels:
+            self.exclusive_held += change
+        if channel not in profile.interruptible_channels:
+            self.uninterruptible_held += change
 
     @property
     def agent_id(self) -> str:
@@ -62,56 +77,49 @@ class Agent:
 
     def hold_offer(self, offer_id: str, contact_id: str, channel: Channel) -> None:
         self.offers[offer_id] = (contact_id, channel)
-        self.load[channel] += 1
+        self._count(channel, 1)
 
     def drop_offer(self, offer_id: str) -> None:
         held = self.offers.pop(offer_id, None)
         if held is not None:
-            self.load[held[1]] -= 1
+            self._count(held[1], -1)
 
     def hold_contact(self, contact_id: str, channel: Channel) -> None:
         self.work[contact_id] = channel
-        self.load[channel] += 1
+        self._count(channel, 1)
 
     def drop_contact(self, contact_id: str) -> bool:
         channel = self.work.pop(contact_id, None)
         if channel is None:
             return False
-        self.load[channel] -= 1
+        self._count(channel, -1)
         return True
 
     def room_problem(self, channel: Channel) -> str | None:
         """Why this agent cannot take one more contact on `channel`, or None if they can."""
-        exclusive = self.profile.exclusive_channels
-        in_hand = sum(self.load.values())
-        if in_hand and any(self.load[held] for held in exclusive):
+        if self.exclusive_held:
             return "busy on an exclusive channel"
-        if channel in exclusive and self._holds_uninterruptible():
+        if self.uninterruptible_held and channel in self.profile.exclusive_channels:
             return f"{channel.value} needs the agent free of other contacts"
         capacity = self.profile.capacity.get(channel, 0)
         if capacity == 0:
             return f"does not take {channel.value}"
-        if self.load[channel] >= capacity:
+        if self.load.get(channel, 0) >= capacity:
             return f"{channel.value} capacity {capacity} in use"
         return None
 
     def free_channels(self) -> list[Channel]:
-        """The channels on which this agent has room for one more contact (presence aside)."""
-        exclusive = self.profile.exclusive_channels
-        in_hand = sum(self.load.values())
-        if in_hand and any(self.load[held] for held in exclusive):
+        """The channels on which this agent has room for one more contact (presence aside): none
+        while on an exclusive one, and no exclusive one while holding work that cannot be put aside."""
+        if self.exclusive_held:
             return []
-        blocked = in_hand and self._holds_uninterruptible()
+        load, exclusive = self.load, self.profile.exclusive_channels
+        blocked = self.uninterruptible_held > 0
         return [
             channel
             for channel, capacity in self.profile.capacity.items()
-            if self.load[channel] < capacity and not (blocked and channel in exclusive)
+            if load.get(channel, 0) < capacity and not (blocked and channel in exclusive)
         ]
-
-    def _holds_uninterruptible(self) -> bool:
-        """Holds a contact that may not be put aside for an exclusive one."""
-        interruptible = self.profile.interruptible_channels
-        return any(count and held not in interruptible for held, count in self.load.items())
 
     def idle_seconds(self, now: datetime) -> float:
         return max(0.0, (now - self.idle_since).total_seconds())

@@ -131,7 +131,10 @@ def check_invariants(state: PoolState) -> None:
     assert all(count == 1 for count in held.values()), f"contacts held twice: {+held}"
     for agent in state.agents.values():
         in_hand = agent.channels_in_hand()
-        assert +agent.load == Counter(in_hand), f"{agent.agent_id}'s load counter drifted"
+        assert +Counter(agent.load) == Counter(in_hand), f"{agent.agent_id}'s load counter drifted"
+        profile = agent.profile
+        assert agent.exclusive_held == sum(c in profile.exclusive_channels for c in in_hand), agent.agent_id
+        assert agent.uninterruptible_held == sum(c not in profile.interruptible_channels for c in in_hand), agent
         for channel in set(in_hand):
             assert in_hand.count(channel) <= agent.profile.capacity.get(channel, 0), f"{agent.agent_id} over capacity"
         exclusive = [channel for channel in in_hand if channel in agent.profile.exclusive_channels]
