@@ -157,6 +157,18 @@ class Candidate(EventData):
     fit: float = Field(ge=-100, le=100, description="Mean proficiency above the minimum over the required skills.")
     idle_seconds: float = Field(ge=0, le=MAX_SECONDS, description="Since the end of the agent's last contact.")
     preferred: bool = Field(description="The customer's last agent, within the sticky window.")
+    resolution_chance: float | None = Field(
+        default=None, ge=0, le=1, description="Learned: how likely this agent resolves such a contact at first contact."
+    )
+    expected_handle_seconds: float | None = Field(
+        default=None, ge=0, le=MAX_SECONDS, description="Learned: how long this agent takes with such a contact."
+    )
+    learned_from: float | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="The agent's own completed contacts behind the estimates (older ones fade); 0 = the pool's.",
+    )
 
 
 class Exclusion(EventData):
@@ -179,6 +191,12 @@ class Decision(EventData):
     )
     excluded_counts: dict[DocumentKey, Count] = Field(
         default_factory=dict, max_length=50, description="Agents ruled out, by reason."
+    )
+    waited_seconds: float | None = Field(
+        default=None, ge=0, le=MAX_SECONDS, description="How long the customer had waited since arrival."
+    )
+    answer_within: float | None = Field(
+        default=None, ge=0, le=MAX_SECONDS, description="The queue's service goal for the contact's channel."
     )
 
 

@@ -63,8 +63,10 @@ def offer_answered(
     return _agent_event(agents.OfferAnswered, answer, tenant=tenant)
 
 
-def contact_handled(contact_id: str, agent_id: str, *, tenant: str = "acme") -> agents.ContactHandled:
-    handled = agents.Handled(agent_id=agent_id, disposition="answered")
+def contact_handled(
+    contact_id: str, agent_id: str, *, tenant: str = "acme", resolution: str = "resolved"
+) -> agents.ContactHandled:
+    handled = agents.Handled(agent_id=agent_id, disposition="answered", resolution=resolution)
     return _agent_event(agents.ContactHandled, handled, tenant=tenant, contact_id=contact_id)
 
 

@@ -64,7 +64,13 @@ class Selection:
         pool = self._router
         contact.step = step_due(pool, contact, now)
         considered, counts = self._considered(contact)
-        search = search_agents(contact, considered, preferred_agent=self.preferred_agent(contact, now), now=now)
+        search = search_agents(
+            contact,
+            considered,
+            preferred_agent=self.preferred_agent(contact, now),
+            now=now,
+            outcomes=pool.outcomes,
+        )
         counts.update(search.excluded_counts)
         excluded = search.excluded + self._sample_of_others(
             contact, considered, EXPLAINED_EXCLUSIONS - len(search.excluded)
@@ -80,6 +86,8 @@ class Selection:
             candidates=search.candidates(),
             excluded=excluded,
             excluded_counts=dict(counts),
+            waited_seconds=contact.waited_seconds(now),
+            answer_within=contact.policy.answer_within.get(contact.queued.channel),
         )
         pool.emit(RoutingDecision, decision, now)
         if best is not None:
@@ -136,7 +144,8 @@ class Selection:
             contact = self._best_contact_for(agent, set(agent.free_channels()), now)
             if contact is None:
                 return
-            chosen = score(agent, contact, preferred_agent=self.preferred_agent(contact, now), now=now)
+            preferred = self.preferred_agent(contact, now)
+            chosen = score(agent, contact, preferred_agent=preferred, now=now, outcomes=pool.outcomes)
             decision = Decision(
                 contact_id=contact.contact_id,
                 queue=contact.queue,
@@ -145,6 +154,8 @@ class Selection:
                 requirements=contact.requirements(),
                 chosen=chosen.as_candidate(),
                 candidates=[chosen.as_candidate()],
+                waited_seconds=contact.waited_seconds(now),
+                answer_within=contact.policy.answer_within.get(contact.queued.channel),
             )
             pool.emit(RoutingDecision, decision, now)
             pool.offer(contact, agent, now)

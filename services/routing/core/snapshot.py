@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from frontline.contracts.agents import AgentProfile, Presence
 from frontline.contracts.contacts import Channel
@@ -18,6 +18,7 @@ from frontline.contracts.policies import QueuePolicy
 from frontline.contracts.routing import AgentState, QueuedContact
 from services.routing.core.agents import Agent
 from services.routing.core.contacts import Contact, Stage
+from services.routing.core.outcomes import Outcomes, Record
 from services.routing.core.state import RECENT_HANDLE_TIMES, PoolState
 
 
@@ -50,6 +51,16 @@ class ContactSnapshot(BaseModel):
     step: int
 
 
+Counts = tuple[float, float, float]  # a Record: contacts, resolved, handle seconds
+
+
+class OutcomesSnapshot(BaseModel):
+    overall: Counts = (0.0, 0.0, 0.0)
+    skills: dict[str, Counts] = Field(default_factory=dict)
+    levels: list[tuple[str, int, Counts]] = Field(default_factory=list)
+    agents: dict[str, dict[str, Counts]] = Field(default_factory=dict)
+
+
 class PoolSnapshot(BaseModel):
     tenant: str
     policies: list[PolicySnapshot]
@@ -59,6 +70,7 @@ class PoolSnapshot(BaseModel):
     class_served: list[tuple[str, str, float]]
     last_agent: dict[str, tuple[str, float]]
     handle_times: dict[str, list[float]]
+    outcomes: OutcomesSnapshot = Field(default_factory=OutcomesSnapshot)  # absent from older snapshots
 
 
 def take(state: PoolState, now: datetime) -> PoolSnapshot:
@@ -76,6 +88,19 @@ def take(state: PoolState, now: datetime) -> PoolSnapshot:
             customer: last for customer, last in state.last_agent.items() if now.timestamp() - last[1] <= sticky
         },
         handle_times={queue: list(times) for queue, times in state.handle_times.items()},
+        outcomes=_outcomes(state.outcomes),
+    )
+
+
+def _outcomes(outcomes: Outcomes) -> OutcomesSnapshot:
+    return OutcomesSnapshot(
+        overall=outcomes.overall.as_tuple(),
+        skills={skill: record.as_tuple() for skill, record in outcomes.skills.items()},
+        levels=[(skill, level, record.as_tuple()) for (skill, level), record in outcomes.levels.items()],
+        agents={
+            agent_id: {skill: record.as_tuple() for skill, record in records.items()}
+            for agent_id, records in outcomes.agents.items()
+        },
     )
 
 
@@ -134,6 +159,13 @@ def restore(state: PoolState, snapshot: PoolSnapshot) -> None:
     state.last_agent = dict(snapshot.last_agent)
     for queue, times in snapshot.handle_times.items():
         state.handle_times[queue] = _recent(times)
+    learned = snapshot.outcomes
+    state.outcomes = Outcomes(
+        overall=Record(*learned.overall),
+        skills={skill: Record(*counts) for skill, counts in learned.skills.items()},
+        levels={(skill, level): Record(*counts) for skill, level, counts in learned.levels},
+        agents={agent_id: {s: Record(*c) for s, c in records.items()} for agent_id, records in learned.agents.items()},
+    )
 
 
 def _restore_contact(state: PoolState, saved: ContactSnapshot) -> None:

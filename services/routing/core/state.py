@@ -15,7 +15,7 @@ from typing import Any
 
 from sortedcontainers import SortedList
 
-from frontline.contracts.agents import Presence
+from frontline.contracts.agents import Presence, Resolution
 from frontline.contracts.contacts import Channel
 from frontline.contracts.envelope import Event
 from frontline.contracts.policies import DEFAULT_QUEUE, QueuePolicy, default_policy
@@ -40,6 +40,7 @@ from frontline.contracts.routing import (
 )
 from services.routing.core.agents import Agent
 from services.routing.core.contacts import Contact, Stage
+from services.routing.core.outcomes import Outcomes, levels_of
 
 RECENT_HANDLE_TIMES = 50
 
@@ -76,6 +77,7 @@ class PoolState:
         self.last_agent: dict[str, tuple[str, float]] = {}  # customer id → (agent id, when assigned)
         self.timers: list[tuple[float, int, str, str]] = []  # (due, sequence, kind, id)
         self.handle_times: dict[str, deque[float]] = {}
+        self.outcomes = Outcomes()  # learned per agent and skill from completed contacts
         self._timer_sequence = 0
 
     def evolve(self, fact: Fact) -> None:
@@ -214,6 +216,7 @@ def _agent_removed(state: PoolState, data: Any, at: datetime) -> None:
     if agent is not None:
         state._index_skills(agent, list(agent.skills))
         state._reindex_agent(agent)
+        state.outcomes.forget_agent(agent.agent_id)
 
 
 def _agent_state_changed(state: PoolState, data: Any, at: datetime) -> None:
@@ -317,9 +320,16 @@ def _contact_abandoned(state: PoolState, data: Any, at: datetime) -> None:
 
 
 def _contact_completed(state: PoolState, data: Any, at: datetime) -> None:
-    state._drop_contact(data.contact_id)
+    contact = state._drop_contact(data.contact_id)
     state.handle_times.setdefault(data.queue, deque(maxlen=RECENT_HANDLE_TIMES)).append(data.handle_seconds)
     agent = _agent_freed_of(state, data.agent_id, data.contact_id, at)
+    if contact is not None and agent is not None:
+        state.outcomes.learn(
+            agent.agent_id,
+            levels_of(agent, contact),
+            resolved=data.resolution is Resolution.RESOLVED,
+            handle_seconds=data.handle_seconds,
+        )
     if agent is not None and data.wrap_up_until > at:
         agent.wrap_up_until = data.wrap_up_until
         state._set_timer(data.wrap_up_until.timestamp(), "wrap_up", agent.agent_id)

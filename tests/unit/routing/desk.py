@@ -96,6 +96,7 @@ def snapshot(state: PoolState, *, now: datetime = T0) -> dict[str, Any]:
         "queue_order": [policy.queue for policy in state.queue_order],
         "last_agent": dict(state.last_agent),
         "class_served": dict(state.class_served),
+        "outcomes": state.outcomes,
         "due": sorted({(due, kind, key) for due, _, kind, key in state.timers if _live(state, kind, key, due, now)}),
     }
 
