@@ -119,6 +119,9 @@ class Figures:
         )
 
 
+WARM_UP = 7_000_000  # seed offset of the unmeasured day before each measured one
+
+
 def simulate_day(
     policy: str,
     *,
@@ -128,9 +131,14 @@ def simulate_day(
     scale: float = 1.0,
     staffing: float = 1.0,
 ) -> Figures:
-    contacts = list(day(random.Random(seed), start_hour=start_hour, hours=hours, scale=scale))
+    """One measured day, after a day that is not measured (its own customers), from which routing has
+    learned what the agents do — as a router in service would have."""
     floor = tenant.agents(staffing, blended=policy in tenant.BLENDED)
-    outcome = run(tenant.queues(policy), floor, contacts, DemoBehaviour(random.Random(seed + 1_000_003)))
+    queues = tenant.queues(policy)
+    before = list(day(random.Random(seed + WARM_UP), start_hour=start_hour, hours=hours, scale=scale))
+    learned = run(queues, floor, before, DemoBehaviour(random.Random(seed + WARM_UP + 1_000_003))).learned
+    contacts = list(day(random.Random(seed), start_hour=start_hour, hours=hours, scale=scale))
+    outcome = run(queues, floor, contacts, DemoBehaviour(random.Random(seed + 1_000_003)), learned=learned)
     return Figures.of(outcome, {c.contact_id: c for c in contacts})
 
 

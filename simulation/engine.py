@@ -12,6 +12,7 @@ e.g. the demo tenant's (simulation/day.py).
 
 from __future__ import annotations
 
+import copy
 import heapq
 import itertools
 import math
@@ -38,6 +39,7 @@ from frontline.contracts.agents import (
 from frontline.contracts.contacts import ContactReceived, ContactReceivedData
 from frontline.contracts.policies import CustomerLeaving, CustomerLeft, QueuePolicy, QueuePolicySaved
 from frontline.contracts.routing import ContactAbandoned, ContactAssigned, OfferCreated
+from services.routing.core.outcomes import Outcomes
 from services.routing.core.router import Router
 
 EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
@@ -87,6 +89,7 @@ class Outcome:
     agent_busy: dict[str, float] = field(default_factory=dict)  # handling or wrapping up, s
     seconds: float = 0.0
     agents: int = 0
+    learned: Outcomes = field(default_factory=Outcomes)  # what routing learned by the end
 
     def batches(self, metric: Callable[[list[float], int], float], count: int = 20) -> list[float]:
         """`metric(waits, offered)` over `count` equal spans of arrival time: batch means for a CI."""
@@ -145,9 +148,13 @@ def run(
     behaviour: Behaviour,
     *,
     measure_from: float = 0.0,
+    learned: Outcomes | None = None,
 ) -> Outcome:
-    """Route `contacts` (in arrival order) to `agents`; measure those arriving from `measure_from` on."""
+    """Route `contacts` (in arrival order) to `agents`; measure those arriving from `measure_from` on.
+    `learned`: what routing has learned from earlier days (the simulated router starts from it)."""
     router = Router(TENANT)
+    if learned is not None:
+        router.outcomes = copy.deepcopy(learned)
     now = EPOCH
     for policy in queues:
         router.apply(_event(QueuePolicySaved, policy, now), now)
@@ -237,6 +244,7 @@ def run(
                 outcome.abandoned.append(data.contact_id)
     outcome.seconds = last - measure_from
     outcome.agent_busy = {agent: b.until(last) for agent, b in busy.items()}
+    outcome.learned = router.outcomes
     return outcome
 
 

@@ -8,6 +8,7 @@ Times are in simulated seconds; the live run divides them by its speed.
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import random
 import re
@@ -380,18 +381,40 @@ def arrivals(rng: random.Random, *, start_hour: float, hours: float, scale: floa
 # --- agents at work ----------------------------------------------------------------------------
 
 
+# Agents differ beyond what their profiles say (Gans, Liu, Mandelbaum, Shen & Ye 2010 found handle
+# times of agents on the same work differing by a factor of two and more): each has a pace (a factor
+# on handle time) and a touch (a factor on the chance of leaving a contact unresolved), lognormal,
+# fixed per agent for every day and run. Routing sees neither; it can only learn them. The pace has
+# E[1/pace] = 1, so the floor's capacity (the sum of the agents' rates) is what it was without it;
+# the touch has mean 1.
+PACE_SPREAD, TOUCH_SPREAD = 0.25, 0.5
+
+
+@functools.cache
+def knack(agent_id: str) -> tuple[float, float]:
+    """An agent's (pace, touch)."""
+    rng = random.Random(f"knack|{agent_id}")
+    pace = rng.lognormvariate(PACE_SPREAD**2 / 2, PACE_SPREAD)
+    touch = rng.lognormvariate(-(TOUCH_SPREAD**2) / 2, TOUCH_SPREAD)
+    return pace, touch
+
+
 @dataclass(frozen=True)
 class Fit:
-    """How well an agent fits a contact: the skill's level short of the minimum, and the language."""
+    """How well an agent fits a contact: the skill's level short of the minimum, the language, and
+    the agent's own pace and touch (`knack`)."""
 
     has_skill: bool
     levels_short: int
     speaks: bool
+    pace: float = 1.0
+    touch: float = 1.0
 
     @classmethod
     def of(cls, agent: AgentProfile, requirement: SkillRequirement, language: str) -> Fit:
         level = next((s.proficiency for s in agent.skills if s.skill == requirement.skill), 0)
-        return cls(level > 0, max(0, requirement.min_proficiency - level), language in agent.languages)
+        pace, touch = knack(agent.agent_id)
+        return cls(level > 0, max(0, requirement.min_proficiency - level), language in agent.languages, pace, touch)
 
     @property
     def matched(self) -> bool:
@@ -407,12 +430,14 @@ def handle_seconds(rng: random.Random, channel: Channel, fit: Fit) -> float:
     if not fit.speaks:
         mean *= NO_LANGUAGE_FACTOR
     mean *= NO_SKILL_FACTOR if not fit.has_skill else 1 + PER_LEVEL_SHORT * fit.levels_short
+    mean *= fit.pace
     sigma = math.sqrt(math.log(1 + HANDLE_CV**2))
     return rng.lognormvariate(math.log(mean) - sigma**2 / 2, sigma)
 
 
 def completion(rng: random.Random, concern: str, fit: Fit) -> tuple[str, Resolution]:
-    resolved = rng.random() < (RESOLVED if fit.matched else RESOLVED_UNSKILLED)
+    unresolved = (1 - (RESOLVED if fit.matched else RESOLVED_UNSKILLED)) * fit.touch
+    resolved = rng.random() >= unresolved
     disposition = rng.choice(DISPOSITIONS.get(concern, DISPOSITIONS["general"]))
     return disposition, Resolution.RESOLVED if resolved else Resolution.UNRESOLVED
 

@@ -4,6 +4,7 @@ import random
 
 import pytest
 
+from services.routing.core.outcomes import Outcomes
 from simulation import tenant
 from simulation.day import DemoBehaviour, compare, day, simulate_day
 from simulation.engine import run
@@ -100,3 +101,30 @@ def test_a_short_staffed_floor_keeps_that_share_of_every_team():
     fewer = simulate_day("skills", seed=6, start_hour=9, hours=3, staffing=0.8)
     same = simulate_day("skills", seed=6, start_hour=9, hours=3)
     assert fewer.occupancy > same.occupancy
+
+
+def test_agents_have_a_pace_and_a_touch_of_their_own_that_keep_the_floors_capacity():
+    ids = [f"agent-{n}" for n in range(4000)]
+    paces, touches = zip(*(tenant.knack(agent_id) for agent_id in ids), strict=True)
+    assert tenant.knack("agent-1") == tenant.knack("agent-1"), "the same agent every day and run"
+    assert len(set(paces)) == len(ids)
+    assert sum(1 / pace for pace in paces) / len(ids) == pytest.approx(1, abs=0.02), "capacity unchanged"
+    assert sum(touches) / len(ids) == pytest.approx(1, abs=0.04)
+    profile = tenant.agents()[0]
+    fit = tenant.Fit.of(profile, tenant.SkillRequirement(skill="billing"), "en")
+    assert (fit.pace, fit.touch) == tenant.knack(profile.agent_id)
+
+
+def test_a_day_starts_from_what_routing_learned_the_day_before():
+    first = list(day(random.Random(3), start_hour=9, hours=2, scale=1.0))
+    learned = run(tenant.queues("value"), tenant.agents(), first, DemoBehaviour(random.Random(4))).learned
+
+    def agents_records(outcomes: Outcomes) -> float:
+        return sum(record.contacts for records in outcomes.agents.values() for record in records.values())
+
+    before = agents_records(learned)
+    assert before > 100
+    second = list(day(random.Random(5), start_hour=9, hours=1, scale=1.0))
+    outcome = run(tenant.queues("value"), tenant.agents(), second, DemoBehaviour(random.Random(6)), learned=learned)
+    assert agents_records(outcome.learned) > before + 20, "it learned on, from where it was"
+    assert agents_records(learned) == before, "the earlier day's records are not changed"
