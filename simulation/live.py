@@ -62,6 +62,7 @@ def scaled(policy: QueuePolicy, speed: float) -> dict[str, Any]:
     settings["sticky_agent_seconds"] = policy.sticky_agent_seconds / speed
     for step in settings["steps"]:
         step["after_seconds"] /= speed
+        step["not_before_seconds"] /= speed
     for service_class in settings["service_classes"]:
         service_class["max_wait_seconds"] /= speed
     if settings.get("escalation") and settings["escalation"].get("after_seconds"):

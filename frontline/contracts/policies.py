@@ -22,6 +22,16 @@ class RelaxationStep(EventData):
     proficiency_relaxed_by: int = Field(default=0, ge=0, le=4, description="Lowers every minimum proficiency.")
     require_language: bool = True
     require_skills: bool = True
+    not_before_seconds: float = Field(
+        default=0,
+        ge=0,
+        le=MAX_POLICY_SECONDS,
+        description=(
+            "On a channel with a service goal (the queue's answer_within), this step does not start before the"
+            " contact has waited this long since arrival, even past the goal: e.g. keep 'anyone' for callers"
+            " who have waited a minute. Without a goal the step starts at after_seconds."
+        ),
+    )
 
 
 class ServiceClass(EventData):

@@ -104,9 +104,12 @@ class Contact:
         return max(0.0, (now - self.queued.arrived_at).total_seconds())
 
     def looks(self) -> set[float]:
-        """When (epoch seconds) routing looks again at a contact on a channel with a service goal."""
+        """When (epoch seconds) routing looks again at a contact on a channel with a service goal: at
+        each quarter of the goal, and when a step's `not_before_seconds` has passed."""
         goal = self.policy.answer_within.get(self.queued.channel)
         if goal is None or len(self.policy.steps) < 2:
             return set()
         arrived, queued = self.queued.arrived_at.timestamp(), self.queued.queued_at.timestamp()
-        return {arrived + goal * n / LOOKS for n in range(1, LOOKS + 1) if arrived + goal * n / LOOKS > queued}
+        looks = {arrived + goal * n / LOOKS for n in range(1, LOOKS + 1)}
+        looks |= {arrived + step.not_before_seconds for step in self.policy.steps[1:] if step.not_before_seconds}
+        return {at for at in looks if at > queued}

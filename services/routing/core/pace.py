@@ -5,8 +5,10 @@ On a goal channel the contact is looked at on arrival and at each quarter of its
 its step while an agent who qualifies there is expected to take it within the goal; otherwise it
 stays only while the next step would still be expected to answer it within the goal after the next
 look, with a quarter of the goal kept for the offer to be answered — a threshold rule: wait for a
-good match as long as the goal allows, and no longer. By the goal every step has started, so no
-contact waits past its goal for requirements nobody on the floor meets (`docs/design/routing.md`).
+good match as long as the goal allows, and no longer. A step with `not_before_seconds` does not start
+before the contact has waited that long (a queue may keep its widest step, "anyone", for callers who
+have waited a minute). By the goal, or a step's later `not_before_seconds`, every step has started,
+so no contact waits past that for requirements nobody on the floor meets (`docs/design/routing.md`).
 
 The expected wait for agents who qualify is the queue estimate of `stats` narrowed to them: 0 when
 one is free with room; else (contacts ahead of it in its line + 1) x (average handle + wrap-up) /
@@ -24,6 +26,8 @@ from services.routing.core.matching import unfit
 from services.routing.core.state import PoolState
 from services.routing.core.stats import average_handle_seconds
 
+CLOCK_SLACK = 1e-3  # a look timed for a step's not_before_seconds may come a float rounding early
+
 
 def step_due(pool: PoolState, contact: Contact, now: datetime) -> int:
     """The step `contact` should be at `now` (never one it has passed)."""
@@ -35,7 +39,7 @@ def step_due(pool: PoolState, contact: Contact, now: datetime) -> int:
     held = step
     look = goal / LOOKS  # the time to the next look, and what is kept for the offer's answer
     try:
-        while step < last:
+        while step < last and waited + CLOCK_SLACK >= policy.steps[step + 1].not_before_seconds:
             contact.step = step
             expected = qualified_wait(pool, contact)
             if waited + expected <= goal:

@@ -141,14 +141,20 @@ arrivals = st.lists(
 
 
 @settings(max_examples=100, deadline=None)
-@given(staff=levels, busy=st.sets(st.integers(0, 3)), contacts=arrivals)
+@given(staff=levels, busy=st.sets(st.integers(0, 3)), contacts=arrivals, floor=st.sampled_from([0, 15, 45.5, 90]))
 def test_no_contact_waits_past_its_goal_for_requirements_nobody_meets(
-    staff: list[tuple[int, list[str]]], busy: set[int], contacts: list[tuple[str, str, float]]
+    staff: list[tuple[int, list[str]]], busy: set[int], contacts: list[tuple[str, str, float]], floor: float
 ) -> None:
-    """Whoever is on the floor and however busy, a contact still waiting at its goal is at its widest step."""
+    """Whoever is on the floor and however busy, a contact still waiting at its goal — or at the widest
+    step's not_before_seconds, if later — is at its widest step."""
     desk = Desk()
     goals = {"voice": VOICE_GOAL, "chat": 60.0, "email": 600.0}
-    desk.do(policy_saved("general", answer_within=goals, order=1_000_000))
+    steps = [
+        {"after_seconds": 0},
+        {"after_seconds": 60, "proficiency_relaxed_by": 2},
+        {"after_seconds": 180, "require_language": False, "not_before_seconds": floor},
+    ]
+    desk.do(policy_saved("general", answer_within=goals, steps=steps, order=1_000_000))
     for n, (level, languages) in enumerate(staff):
         hire(desk, f"a-{n}", level, languages)
         if n in busy:
@@ -157,8 +163,8 @@ def test_no_contact_waits_past_its_goal_for_requirements_nobody_meets(
     for n, (channel, language, gap) in enumerate(contacts):
         desk.wait(gap)
         desk.do(call(f"c-{n}", channel=channel, language=language))
-        due[f"c-{n}"] = desk.now.timestamp() + goals[channel]
-    for _ in range(int(max(goals.values()) / 5) + 1):
+        due[f"c-{n}"] = desk.now.timestamp() + max(goals[channel], floor)
+    for _ in range(int(max(*goals.values(), floor) / 5) + 1):
         desk.wait(5)
         check_invariants(desk.router)
         for contact_id, at in due.items():
@@ -172,3 +178,13 @@ def test_a_queued_contact_carries_its_channels_goal_for_the_records() -> None:
     [voice] = desk.of(ContactQueued, desk.do(call("c-voice")))
     [chat] = desk.of(ContactQueued, desk.do(call("c-chat", channel="chat")))
     assert (voice.answer_within, chat.answer_within) == (VOICE_GOAL, None)
+
+
+def test_a_step_kept_for_those_who_waited_long_enough_does_not_start_before_even_with_nobody_qualifying() -> None:
+    desk = Desk()
+    steps = [{"after_seconds": 0}, {"after_seconds": 600, "require_language": False, "not_before_seconds": 45}]
+    desk.do(policy_saved("general", answer_within={"voice": VOICE_GOAL}, steps=steps, order=1_000_000))
+    hire(desk, "sven", 5, ["sv"])
+    waited = desk.do(call("c-1", language="de")) + desk.wait(44)
+    assert offers(desk, waited) == [], "nobody speaks German, but the caller has not waited 45 s"
+    assert offers(desk, desk.wait(1)) == [("c-1", "sven")]

@@ -30,6 +30,9 @@ def test_every_duration_of_a_policy_runs_speed_times_faster_and_nothing_else_cha
     assert (fast["concerns"], fast["order"]) == (billing.concerns, billing.order)
     [paced] = [p for p in tenant.queues("value") if p.queue == "billing"]
     assert scaled(paced, 60)["answer_within"] == {c.value: goal / 60 for c, goal in paced.answer_within.items()}
+    floors = [s["not_before_seconds"] for s in scaled(paced, 60)["steps"]]
+    assert floors == [s.not_before_seconds / 60 for s in paced.steps]
+    assert floors[-1] == tenant.ANYONE_AFTER / 60
 
 
 def test_the_tally_counts_waits_in_simulated_seconds_and_service_level_on_live_channels_only():
