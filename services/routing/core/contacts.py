@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from frontline.contracts.contacts import Channel, SkillRequirement
+from frontline.contracts.envelope import MAX_SECONDS
 from frontline.contracts.policies import QueuePolicy, RelaxationStep, ServiceClass
 from frontline.contracts.routing import QueuedContact
 
@@ -101,7 +102,9 @@ class Contact:
         return self.queued.language.split("-")[0]
 
     def waited_seconds(self, now: datetime) -> float:
-        return max(0.0, (now - self.queued.arrived_at).total_seconds())
+        """Since the customer's arrival; a stated arrival decades back counts as the longest wait a
+        fact can carry, so the contact is still routed."""
+        return min(MAX_SECONDS, max(0.0, (now - self.queued.arrived_at).total_seconds()))
 
     def looks(self) -> set[float]:
         """When (epoch seconds) routing looks again at a contact on a channel with a service goal: at

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from frontline.contracts.envelope import MAX_SECONDS
 from frontline.contracts.routing import (
     AgentState,
     AgentStateChanged,
@@ -324,3 +327,14 @@ def test_replaying_the_facts_rebuilds_the_same_pool() -> None:
     desk.wait(10)
     desk.do(customer_left("c-3"))
     assert snapshot(desk.replayed(), now=desk.now) == snapshot(desk.router, now=desk.now)
+
+
+def test_a_contact_that_says_it_arrived_decades_ago_is_still_routed_assigned_and_completed() -> None:
+    desk = staffed(("ann", 3))
+    facts = desk.do(contact_received(contact_id="old", arrived_at=datetime(1971, 6, 1, tzinfo=UTC)))
+    [decision] = desk.of(RoutingDecision, facts)
+    assert decision.waited_seconds == MAX_SECONDS
+    facts = desk.do(offer_answered(desk.open_offer("ann").offer_id, "ann"))
+    [assigned] = desk.of(ContactAssigned, facts)
+    assert assigned.waited_seconds == MAX_SECONDS
+    assert desk.of(ContactCompleted, desk.do(contact_handled("old", "ann")))
