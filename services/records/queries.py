@@ -326,7 +326,7 @@ class Records:
                 at = base + (timedelta(hours=int(slot)) if bucket in ("hour", "day") else timedelta(minutes=int(slot)))
                 if not start <= at < end:
                     continue
-                target = {"day": base, "quarter": at.replace(minute=at.minute - at.minute % 15)}.get(bucket, at)
+                target = _bucket_start(bucket, base, at)
                 summed = buckets.setdefault(target, {})
                 for name, amount in counters.items():
                     summed[name] = summed.get(name, 0) + amount
@@ -398,6 +398,15 @@ class Records:
             )
             purged += 1
         return {"before": before, "records": purged, "held": held}
+
+
+def _bucket_start(bucket: Bucket, base: datetime, at: datetime) -> datetime:
+    """The start of the `bucket` holding the minute or hour `at` of the document starting at `base`."""
+    if bucket == "day":
+        return base
+    if bucket == "quarter":
+        return at.replace(minute=at.minute - at.minute % 15)
+    return at
 
 
 def _passes(doc: Document, types: set[str] | None, start: datetime | None, end: datetime | None) -> bool:

@@ -106,10 +106,14 @@ class Contact:
         fact can carry, so the contact is still routed."""
         return min(MAX_SECONDS, max(0.0, (now - self.queued.arrived_at).total_seconds()))
 
+    def goal(self) -> float | None:
+        """Its queue's service goal for its channel (`answer_within`), seconds from arrival."""
+        return self.policy.answer_within.get(self.queued.channel)
+
     def looks(self) -> set[float]:
         """When (epoch seconds) routing looks again at a contact on a channel with a service goal: at
         each quarter of the goal, and when a step's `not_before_seconds` has passed."""
-        goal = self.policy.answer_within.get(self.queued.channel)
+        goal = self.goal()
         if goal is None or len(self.policy.steps) < 2:
             return set()
         arrived, queued = self.queued.arrived_at.timestamp(), self.queued.queued_at.timestamp()

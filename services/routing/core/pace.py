@@ -32,7 +32,7 @@ CLOCK_SLACK = 1e-3  # a look timed for a step's not_before_seconds may come a fl
 def step_due(pool: PoolState, contact: Contact, now: datetime) -> int:
     """The step `contact` should be at `now` (never one it has passed)."""
     policy = contact.policy
-    goal = policy.answer_within.get(contact.queued.channel)
+    goal = contact.goal()
     if goal is None:
         return max(contact.step, policy.step_at((now - contact.queued.queued_at).total_seconds()))
     waited, last, step = contact.waited_seconds(now), len(policy.steps) - 1, contact.step

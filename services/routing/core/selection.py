@@ -87,7 +87,7 @@ class Selection:
             excluded=excluded,
             excluded_counts=dict(counts),
             waited_seconds=contact.waited_seconds(now),
-            answer_within=contact.policy.answer_within.get(contact.queued.channel),
+            answer_within=contact.goal(),
         )
         pool.emit(RoutingDecision, decision, now)
         if best is not None:
@@ -155,7 +155,7 @@ class Selection:
                 chosen=chosen.as_candidate(),
                 candidates=[chosen.as_candidate()],
                 waited_seconds=contact.waited_seconds(now),
-                answer_within=contact.policy.answer_within.get(contact.queued.channel),
+                answer_within=contact.goal(),
             )
             pool.emit(RoutingDecision, decision, now)
             pool.offer(contact, agent, now)
