@@ -135,6 +135,12 @@ def whoami_router() -> APIRouter:
     return router
 
 
+# An idle connection is kept longer than clients and load balancers keep theirs (httpx 5 s, cloud load
+# balancers 60 s): with uvicorn's default of 5 s a client reusing a connection just as the server closed it
+# got "Server disconnected without sending a response" (seen once in CI).
+KEEP_ALIVE_SECONDS = 75
+
+
 def serve(api: FastAPI, settings: Settings, *, default_port: int) -> None:
     """Serve until SIGTERM or SIGINT, then drain: uvicorn stops accepting, the lifespan stops the workers."""
     config = uvicorn.Config(
@@ -145,6 +151,7 @@ def serve(api: FastAPI, settings: Settings, *, default_port: int) -> None:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     uvicorn.Server(config).run()
 
