@@ -285,6 +285,7 @@ def router(parts: Parts) -> APIRouter:
                 end.astimezone(UTC),
                 policy.service_levels,
                 parts.settings.service_level_seconds,
+                datetime.now(UTC),
             )
         except NotRecorded as error:
             raise _missing(error) from None

@@ -16,7 +16,7 @@ import pymongo
 
 from frontline.plumbing.mongo import Collection, Document
 from services.records.core.audit import Entry, Finding, Stored, TreeHead, audit_log, verify_history
-from services.records.core.kpis import metrics
+from services.records.core.kpis import metrics, open_state_seconds
 from services.records.core.merkle import Node, Tree, nodes_needed
 from services.records.core.sealing import signature_valid, unseal
 from services.records.core.tiles import HASH, WIDTH, leaf_tiles, node_in, tiles_for
@@ -28,6 +28,12 @@ MAX_SPAN = {
     "quarter": timedelta(days=8),
     "hour": timedelta(days=62),
     "day": timedelta(days=400),
+}
+SIZES = {
+    "minute": timedelta(minutes=1),
+    "quarter": timedelta(minutes=15),
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
 }
 
 
@@ -283,6 +289,7 @@ class Records:
         end: datetime,
         service_levels: dict[str, int],
         default_service_level: int,
+        now: datetime,
     ) -> list[dict[str, Any]]:
         if end <= start or end - start > MAX_SPAN[bucket]:
             raise TooWide(f"{bucket} buckets span at most {MAX_SPAN[bucket]} and end must follow start")
@@ -291,6 +298,10 @@ class Records:
         out = []
         for key in keys:
             counters = await self._buckets(state, dimension, key, bucket, start, end)
+            for at, seconds in open_state_seconds(state.agents, dimension, key, start, end, now, SIZES[bucket]).items():
+                summed = counters.setdefault(at, {})
+                for name, amount in seconds.items():
+                    summed[name] = summed.get(name, 0) + amount
             threshold = (
                 service_levels.get(key, default_service_level) if dimension == "queue" else default_service_level
             )

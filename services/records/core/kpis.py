@@ -10,14 +10,14 @@ Where each counter lands (the published definitions, `DEFINITIONS`):
   agent and team.
 - handled, handle time, resolved, first-contact resolution: the minute the contact was completed.
 - agent time by state (occupancy): every second of an agent's state, in the minute it was lived,
-  counted when the state ends.
+  counted when the state ends; a query adds the states the agents are in now (`open_state_seconds`).
 - suggestions and their answers: the minute of the suggestion.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from frontline.contracts import Event
@@ -37,6 +37,7 @@ from frontline.contracts.upsell import OfferSuggested, SuggestionAnswered
 
 THRESHOLDS = (10, 15, 20, 30, 45, 60, 90, 120, 180, 300)  # seconds: service level is kept for these T
 DIMENSIONS = ("tenant", "queue", "team", "agent", "channel")
+STAFFED = ("available", "busy", "wrap_up")  # agent states occupancy counts
 REPEAT_WINDOW = timedelta(days=7)
 CUSTOMER_CONTACTS_KEPT = 50
 Doc = dict[str, Any]
@@ -83,6 +84,38 @@ def split_minutes(start: datetime, end: datetime) -> list[tuple[datetime, float]
         out.append((minute_of(at), (until - at).total_seconds()))
         at = until
     return out
+
+
+def open_state_seconds(
+    agents: dict[str, Doc], dimension: str, key: str, start: datetime, end: datetime, now: datetime, size: timedelta
+) -> dict[datetime, dict[str, float]]:
+    """The seconds of the staffed states (`STAFFED`) the agents are in at `now`, which no event has
+    counted yet, lived between `start` and `end`, per bucket of `size` (aligned to the UTC day) — as
+    the fold will count them when the states end, so a dashboard's occupancy includes who is idle
+    right now. For the tenant every agent, for a team its agents, for an agent that agent; queues and
+    channels keep no agent time. States no KPI reads (away, offline) are left to their end."""
+    if dimension == "tenant":
+        covered = list(agents.values())
+    elif dimension == "team":
+        covered = [agent for agent in agents.values() if agent.get("team") == key]
+    elif dimension == "agent":
+        covered = [agents[key]] if key in agents else []
+    else:
+        return {}
+    step = int(size.total_seconds())
+    buckets: dict[datetime, dict[str, float]] = {}
+    for agent in covered:
+        if agent.get("state") not in STAFFED:
+            continue
+        at, until = max(datetime.fromisoformat(agent["since"]), start), min(now, end)
+        counter = f"{agent['state']}_seconds"
+        while at < until:
+            bucket = datetime.fromtimestamp(int(at.timestamp()) // step * step, UTC)
+            boundary = min(bucket + size, until)
+            counters = buckets.setdefault(bucket, {})
+            counters[counter] = counters.get(counter, 0.0) + (boundary - at).total_seconds()
+            at = boundary
+    return buckets
 
 
 def service_level_counter(threshold: int) -> str:
@@ -334,7 +367,7 @@ def metrics(counters: dict[str, float], service_level_seconds: int) -> dict[str,
         return top / bottom if bottom else None
 
     c = counters.get
-    staffed = c("available_seconds", 0) + c("busy_seconds", 0) + c("wrap_up_seconds", 0)
+    staffed = sum(c(f"{state}_seconds", 0) for state in STAFFED)
     return {
         "offered": c("offered", 0),
         "answered": c("answered", 0),

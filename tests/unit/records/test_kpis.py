@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from frontline.contracts import Event
-from services.records.core.kpis import Kpis, metrics, split_minutes
+from frontline.contracts.agents import Presence
+from frontline.contracts.routing import AgentState, AgentStateChanged, AgentStateData
+from services.records.core.kpis import Kpis, metrics, open_state_seconds, split_minutes
 from tests.unit.records.scenario import (
     EXPECTED_OCCUPANCY,
     EXPECTED_QUEUE_HOUR,
     EXPECTED_UPSELL_ACCEPTANCE,
+    at,
     morning,
 )
 
@@ -111,3 +114,58 @@ def test_contacts_without_a_goal_are_left_out_of_the_goal_figures() -> None:
     figures = metrics(fold(events)[("tenant", "*")], 20)
     assert (figures["offered"], figures["with_goal"], figures["goal_met"]) == (4, 2, 1)
     assert metrics(fold(morning("acme"))[("tenant", "*")], 20)["within_goal"] is None
+
+
+def _by_minute(kpis: Kpis, events: list[Event], dimension: str, key: str) -> dict[datetime, dict[str, float]]:
+    counted: dict[datetime, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for event in events:
+        for delta in kpis.fold(event, {}, {}):
+            if (delta.dimension, delta.key) == (dimension, key) and delta.counter.endswith("_seconds"):
+                counted[delta.minute][delta.counter] += delta.amount
+    return counted
+
+
+@pytest.mark.parametrize(("dimension", "key"), [("agent", "ann"), ("agent", "bob"), ("team", "red"), ("tenant", "*")])
+def test_a_query_counts_the_states_agents_are_in_now_as_the_fold_will_once_they_end(dimension: str, key: str) -> None:
+    now = at(150.5)  # ann busy since 10:02:20, bob busy since 10:00:35
+    events = morning("acme")
+    so_far = [e for e in events if e.occurred_at <= now]
+    kpis = Kpis()
+    counted = _by_minute(kpis, so_far, dimension, key)
+    hour = datetime(2026, 11, 2, 10, tzinfo=UTC), datetime(2026, 11, 2, 11, tzinfo=UTC)
+    for minute, seconds in open_state_seconds(kpis.agents, dimension, key, *hour, now, timedelta(minutes=1)).items():
+        for counter, amount in seconds.items():
+            counted[minute][counter] += amount
+    ended = [
+        _state_event(agent, AgentState.OFFLINE, now)
+        for agent, state in sorted(kpis.agents.items())
+        if state.get("state") in ("available", "busy", "wrap_up")
+    ]
+    assert ended, "the scenario has agents in a staffed state at this moment"
+    expected = _by_minute(Kpis(), [*so_far, *ended], dimension, key)
+    assert {m: dict(c) for m, c in counted.items()} == {m: pytest.approx(dict(c)) for m, c in expected.items()}
+
+
+def test_open_states_are_clipped_to_the_query_and_skip_what_no_kpi_reads() -> None:
+    agents = {
+        "ann": {"team": "red", "state": "available", "since": "2026-11-02T09:59:30+00:00"},
+        "bob": {"team": "blue", "state": "busy", "since": "2026-11-02T10:00:40+00:00"},
+        "cy": {"team": "red", "state": "offline", "since": "2026-11-01T10:00:00+00:00"},
+        "dee": {"team": "red"},  # a profile, no state seen yet
+    }
+    start, end, now = at(0), at(3600), at(100)
+    quarter = timedelta(minutes=15)
+    assert open_state_seconds(agents, "team", "red", start, end, now, quarter) == {at(0): {"available_seconds": 100}}
+    assert open_state_seconds(agents, "tenant", "*", start, end, now, timedelta(minutes=1)) == {
+        at(0): {"available_seconds": 60, "busy_seconds": 20},
+        at(60): {"available_seconds": 40, "busy_seconds": 40},
+    }
+    assert open_state_seconds(agents, "agent", "bob", start, at(50), now, quarter) == {at(0): {"busy_seconds": 10}}
+    assert open_state_seconds(agents, "queue", "billing", start, end, now, quarter) == {}
+    assert open_state_seconds(agents, "agent", "cy", start, end, now, quarter) == {}
+    assert open_state_seconds(agents, "tenant", "*", at(200), end, now, quarter) == {}
+
+
+def _state_event(agent: str, state: AgentState, when: datetime) -> Event:
+    data = AgentStateData(agent_id=agent, state=state, presence=Presence.OFFLINE)
+    return AgentStateChanged.new(data=data, tenant="acme", source="scenario", occurred_at=when)
