@@ -24,6 +24,7 @@ from frontline.contracts.contacts import ContactReceived, ContactReceivedData
 from frontline.contracts.envelope import Event, EventData
 from frontline.contracts.policies import QueuePolicy, QueuePolicySaved
 from frontline.contracts.routing import OfferCreated, RoutingDecision
+from frontline.plumbing.service import tune_collector
 from services.routing.core.router import Router
 from services.routing.core.state import Fact
 
@@ -99,10 +100,11 @@ def run(*, agents: int, skills: int, queued: int, operations: int, seed: int = 7
             _event(requests.AgentStateRequested, requests.StateRequest(agent_id=f"a-{a}", state="available")), now
         )
         _accept_offers(router, facts, now)
-    arrived = 0
-    while sum(1 for c in router.contacts.values() if c.stage.value == "waiting") < queued:
+    arrived = waiting = 0
+    while waiting < queued:
         facts = router.apply(_contact(rng, arrived, skills), now)
-        _accept_offers(router, facts, now)
+        if not _accept_offers(router, facts, now):
+            waiting += 1
         arrived += 1
     busy = [agent_id for agent_id, agent in router.agents.items() if agent.work]
     latencies: list[float] = []
@@ -138,6 +140,7 @@ def main() -> None:
     parser.add_argument("--queued", type=int, default=2_000)
     parser.add_argument("--operations", type=int, default=20_000)
     args = parser.parse_args()
+    tune_collector()  # as the routing service runs its engine
     for agents, queued in ((args.agents // 10, args.queued // 10), (args.agents, args.queued)):
         result = run(agents=agents, skills=args.skills, queued=queued, operations=args.operations)
         print(

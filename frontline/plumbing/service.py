@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -141,8 +142,20 @@ def whoami_router() -> APIRouter:
 KEEP_ALIVE_SECONDS = 75
 
 
+# The young generation is collected after this many allocations (CPython's default: 700). A service
+# keeps a large state (a routing pool's agents and contacts) and allocates many small objects per
+# event (models, facts); fewer young collections measured ~10 % more routing decisions/s
+# (BENCHMARKS.md). The older generations keep their defaults.
+YOUNG_COLLECTION_ALLOCATIONS = 20_000
+
+
+def tune_collector() -> None:
+    gc.set_threshold(YOUNG_COLLECTION_ALLOCATIONS, *gc.get_threshold()[1:])
+
+
 def serve(api: FastAPI, settings: Settings, *, default_port: int) -> None:
     """Serve until SIGTERM or SIGINT, then drain: uvicorn stops accepting, the lifespan stops the workers."""
+    tune_collector()
     config = uvicorn.Config(
         api,
         host=settings.http_host,

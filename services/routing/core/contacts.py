@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from frontline.contracts.contacts import Channel, SkillRequirement
 from frontline.contracts.envelope import MAX_SECONDS
-from frontline.contracts.policies import QueuePolicy, RelaxationStep, ServiceClass
+from frontline.contracts.policies import QueuePolicy, RelaxationStep
 from frontline.contracts.routing import QueuedContact
 
 # Priority buys a head start over older contacts: 3 s of waiting per priority point, so a
@@ -39,6 +39,16 @@ class Contact:
     bucket: tuple[Channel, str | None] | None = field(default=None, repr=False, compare=False)  # PoolState.waiting_by
     _skills_at_step: tuple[int, dict[str, int]] | None = field(default=None, repr=False, compare=False)
     _strictest: dict[str, int] | None = field(default=None, repr=False, compare=False)
+    # Waiting contacts are served in aging-key order (smallest first) unless one is overdue (epoch
+    # seconds past its class's maximum wait); neither changes while routing holds the contact.
+    aging_key: float = field(init=False, repr=False, compare=False)
+    overdue_at: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        arrived = self.queued.arrived_at.timestamp()
+        self.aging_key = arrived - self.queued.priority * AGING_SECONDS_PER_POINT
+        service_class = next(c for c in self.policy.service_classes if c.name == self.queued.service_class)
+        self.overdue_at = arrived + service_class.max_wait_seconds
 
     @property
     def contact_id(self) -> str:
@@ -49,21 +59,9 @@ class Contact:
         return self.queued.queue
 
     @property
-    def aging_key(self) -> float:
-        """Waiting contacts are served in this order (smallest first) unless one is overdue."""
-        return self.queued.arrived_at.timestamp() - self.queued.priority * AGING_SECONDS_PER_POINT
-
-    @property
-    def service_class(self) -> ServiceClass:
-        return next(c for c in self.policy.service_classes if c.name == self.queued.service_class)
-
-    @property
     def class_key(self) -> tuple[str, str]:
         """Overdue contacts take turns by (queue, service class)."""
         return (self.queued.queue, self.queued.service_class)
-
-    def overdue_at(self) -> float:
-        return self.queued.arrived_at.timestamp() + self.service_class.max_wait_seconds
 
     def requirements(self) -> RelaxationStep:
         return self.policy.steps[self.step]

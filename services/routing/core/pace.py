@@ -65,7 +65,7 @@ def qualified_wait(pool: PoolState, contact: Contact) -> float:
         holders = [pool.agents[agent_id] for agent_id in pool.by_skill.get(scarcest, ())]
     else:
         holders = list(pool.agents.values())
-    free, room = pool.free.get(channel, set()), 0
+    free, room = pool.free_on(channel), 0
     for agent in holders:
         if agent.presence is Presence.AVAILABLE and unfit(agent, contact) is None:
             if agent.agent_id in free and agent.agent_id not in contact.declined_by:

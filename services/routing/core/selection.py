@@ -19,7 +19,15 @@ from frontline.contracts.contacts import Channel
 from frontline.contracts.routing import Decision, Exclusion, RoutingDecision, Trigger
 from services.routing.core.agents import Agent
 from services.routing.core.contacts import Contact, Stage
-from services.routing.core.matching import EXPLAINED_EXCLUSIONS, fit_gap, score, search_agents, unfit, why_not
+from services.routing.core.matching import (
+    EXPLAINED_EXCLUSIONS,
+    exclusion,
+    fit_gap,
+    score,
+    search_agents,
+    unfit,
+    why_not,
+)
 from services.routing.core.pace import step_due
 
 if TYPE_CHECKING:
@@ -55,7 +63,7 @@ class Selection:
             self._fill(agent_id, now)
         ready = [pool.contacts[c] for c in contacts if c in pool.contacts and pool.contacts[c].stage is Stage.WAITING]
         epoch = now.timestamp()
-        ready.sort(key=lambda contact: (contact.overdue_at() > epoch, contact.aging_key))
+        ready.sort(key=lambda contact: (contact.overdue_at > epoch, contact.aging_key))
         for contact in ready:
             if contact.stage is Stage.WAITING:
                 self._find_agent(contact, contacts[contact.contact_id], now)
@@ -99,11 +107,11 @@ class Selection:
         pool = self._router
         channel = contact.queued.channel
         counts: Counter[str] = Counter()
-        if len(pool.agents) > len(pool.routable):
-            counts[UNAVAILABLE] = len(pool.agents) - len(pool.routable)
-        candidates = pool.free.get(channel, set())
-        if len(pool.routable) > len(candidates):
-            counts[f"no room for {channel.value}"] = len(pool.routable) - len(candidates)
+        candidates, routable = pool.free_on(channel), pool.routable_count()
+        if len(pool.agents) > routable:
+            counts[UNAVAILABLE] = len(pool.agents) - routable
+        if routable > len(candidates):
+            counts[f"no room for {channel.value}"] = routable - len(candidates)
         required = contact.required_skills()
         if required:
             scarcest = min(required, key=lambda skill: len(pool.by_skill.get(skill, ())))
@@ -124,7 +132,7 @@ class Selection:
                 continue
             reason = why_not(agent, contact)
             if reason is not None:
-                sample.append(Exclusion(agent_id=agent_id, reason=reason))
+                sample.append(exclusion(agent_id, reason))
                 if len(sample) == size:
                     break
         return sample
@@ -145,15 +153,15 @@ class Selection:
             if contact is None:
                 return
             preferred = self.preferred_agent(contact, now)
-            chosen = score(agent, contact, preferred_agent=preferred, now=now, outcomes=pool.outcomes)
+            chosen = score(agent, contact, preferred_agent=preferred, now=now, outcomes=pool.outcomes).as_candidate()
             decision = Decision(
                 contact_id=contact.contact_id,
                 queue=contact.queue,
                 trigger=Trigger.CAPACITY_FREED,
                 step=contact.step,
                 requirements=contact.requirements(),
-                chosen=chosen.as_candidate(),
-                candidates=[chosen.as_candidate()],
+                chosen=chosen,
+                candidates=[chosen],
                 waited_seconds=contact.waited_seconds(now),
                 answer_within=contact.goal(),
             )

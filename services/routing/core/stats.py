@@ -45,7 +45,7 @@ def serving_order(pool: PoolState, queue: str, now: datetime) -> list[Contact]:
     """The queue's waiting contacts in the order agents take them: overdue first, then by aging."""
     epoch = now.timestamp()
     waiting = [c for c in pool.contacts.values() if c.queue == queue and c.stage is Stage.WAITING]
-    return sorted(waiting, key=lambda c: (c.overdue_at() > epoch, c.aging_key))
+    return sorted(waiting, key=lambda c: (c.overdue_at > epoch, c.aging_key))
 
 
 def _staffed(pool: PoolState, queue: str) -> list[Agent]:

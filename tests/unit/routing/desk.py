@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from frontline.contracts.contacts import Channel
 from frontline.contracts.envelope import Event
 from frontline.contracts.routing import Offer, OfferCreated
 from services.routing.core.contacts import Stage
@@ -89,8 +90,8 @@ def snapshot(state: PoolState, *, now: datetime = T0) -> dict[str, Any]:
         },
         "offers": dict(state.offers),
         "waiting": sorted(entry for line in state.waiting_by.values() for entry in line),
-        "routable": sorted(state.routable),
-        "free": {channel: sorted(agents) for channel, agents in state.free.items() if agents},
+        "routable": state.routable_count(),
+        "free": {channel: sorted(state.free_on(channel)) for channel in Channel if state.free_on(channel)},
         "by_skill": {skill: sorted(agents) for skill, agents in state.by_skill.items() if agents},
         "overdue_lines": {key: list(line) for key, line in state.overdue_lines.items() if line},
         "queue_order": [policy.queue for policy in state.queue_order],
@@ -154,6 +155,16 @@ def check_invariants(state: PoolState) -> None:
         else:
             assert held[contact.contact_id] == 1
     check_waiting_index(state)
+    check_free_index(state)
+
+
+def check_free_index(state: PoolState) -> None:
+    """The agents indexed as free on a channel, and the routable count, are what each agent says now."""
+    routable = [agent for agent in state.agents.values() if agent.routable]
+    assert state.routable_count() == len(routable), "the routable count drifted"
+    for channel in Channel:
+        free = {agent.agent_id for agent in routable if channel in agent.free_channels()}
+        assert set(state.free_on(channel)) == free, f"the free index on {channel.value} drifted"
 
 
 def check_waiting_index(state: PoolState) -> None:
