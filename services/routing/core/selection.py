@@ -177,11 +177,17 @@ class Selection:
             for key, line in pool.overdue_lines.items()
             if line and line[0][0] <= epoch
         )
+        skills_or_none = {*agent.skills, None} if overdue else set()
         for _, key in overdue:
             for due, contact_id in pool.overdue_lines[key]:
                 if due > epoch:
                     break
                 contact = pool.contacts[contact_id]
+                # filed under its channel and a skill it requires (`_bucket`): a quick no when the agent
+                # has no room on that channel or lacks that skill
+                bucket = contact.bucket
+                if bucket is not None and (bucket[0] not in rooms or bucket[1] not in skills_or_none):
+                    continue
                 if takes(agent, rooms, contact):
                     return contact
         return first_in_line(pool, agent, rooms)
