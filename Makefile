@@ -7,10 +7,15 @@ BIN := .venv/bin
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-install: .venv/.installed  ## create the virtualenv with the pinned dependencies (idempotent)
+ENGINE := services/routing/core
+install: .venv/.installed $(ENGINE)/_compiled/SOURCES.sha256  ## the virtualenv with the pinned dependencies, routing's engine compiled (idempotent)
 
 .venv/.installed: pyproject.toml constraints.txt scripts/install.sh
 	PYTHON=$(PYTHON) scripts/install.sh
+
+# mypyc, from the dev dependencies, and a C compiler; without them routing runs its sources as they are.
+$(ENGINE)/_compiled/SOURCES.sha256: .venv/.installed $(wildcard $(ENGINE)/*.py)
+	$(BIN)/python -m services.routing.compile || echo "install: routing's engine is not compiled; it runs its sources"
 
 infra-up:  ## start the local Kafka broker and FerretDB (installing them the first time)
 	$(PYTHON) deploy/local/infra.py up
@@ -65,6 +70,6 @@ bench: install infra-up vegeta  ## benchmarks against the real local servers; ap
 	$(BIN)/python scripts/bench_upsell.py
 	$(BIN)/python scripts/bench_records.py
 
-clean:  ## stop the servers and remove everything local (.venv, .local)
+clean:  ## stop the servers and remove everything local (.venv, .local, the compiled engine)
 	-$(PYTHON) deploy/local/infra.py down
-	rm -rf .venv .local
+	rm -rf .venv .local $(ENGINE)/_compiled

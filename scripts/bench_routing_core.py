@@ -25,6 +25,7 @@ from frontline.contracts.envelope import Event, EventData
 from frontline.contracts.policies import QueuePolicy, QueuePolicySaved
 from frontline.contracts.routing import OfferCreated, RoutingDecision
 from frontline.plumbing.service import tune_collector
+from services.routing import core
 from services.routing.core.router import Router
 from services.routing.core.state import Fact
 
@@ -141,6 +142,7 @@ def main() -> None:
     parser.add_argument("--operations", type=int, default=20_000)
     args = parser.parse_args()
     tune_collector()  # as the routing service runs its engine
+    print(f"engine: {'compiled (mypyc)' if core.COMPILED else 'interpreted'}")
     for agents, queued in ((args.agents // 10, args.queued // 10), (args.agents, args.queued)):
         result = run(agents=agents, skills=args.skills, queued=queued, operations=args.operations)
         print(
