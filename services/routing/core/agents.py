@@ -28,30 +28,32 @@ class Agent:
     # (counted as they come and go, so a room check is a few lookups).
     exclusive_held: int = field(default=0, init=False)
     uninterruptible_held: int = field(default=0, init=False)
+    # The profile's fields read on every room check, as plain attributes and sets.
+    agent_id: str = field(init=False)
+    capacity: dict[Channel, int] = field(init=False)
+    exclusive: frozenset[Channel] = field(init=False)
+    interruptible: frozenset[Channel] = field(init=False)
 
     def __post_init__(self) -> None:
         self.reprofile(self.profile)
 
     def reprofile(self, profile: AgentProfile) -> None:
         self.profile = profile
+        self.agent_id = profile.agent_id
+        self.capacity = dict(profile.capacity)
+        self.exclusive = frozenset(profile.exclusive_channels)
+        self.interruptible = frozenset(profile.interruptible_channels)
         self.skills = {level.skill: level.proficiency for level in profile.skills}
         self.languages = frozenset(profile.languages)
-        self.exclusive_held = sum(n for channel, n in self.load.items() if channel in profile.exclusive_channels)
-        self.uninterruptible_held = sum(
-            n for channel, n in self.load.items() if channel not in profile.interruptible_channels
-        )
+        self.exclusive_held = sum(n for channel, n in self.load.items() if channel in self.exclusive)
+        self.uninterruptible_held = sum(n for channel, n in self.load.items() if channel not in self.interruptible)
 
     def _count(self, channel: Channel, change: int) -> None:
         self.load[channel] = self.load.get(channel, 0) + change
-        profile = self.profile
-        if channel in profile.exclusive_channels:
+        if channel in self.exclusive:
             self.exclusive_held += change
-        if channel not in profile.interruptible_channels:
+        if channel not in self.interruptible:
             self.uninterruptible_held += change
-
-    @property
-    def agent_id(self) -> str:
-        return self.profile.agent_id
 
     @property
     def routable(self) -> bool:
@@ -99,9 +101,9 @@ class Agent:
         """Why this agent cannot take one more contact on `channel`, or None if they can."""
         if self.exclusive_held:
             return "busy on an exclusive channel"
-        if self.uninterruptible_held and channel in self.profile.exclusive_channels:
+        if self.uninterruptible_held and channel in self.exclusive:
             return f"{channel.value} needs the agent free of other contacts"
-        capacity = self.profile.capacity.get(channel, 0)
+        capacity = self.capacity.get(channel, 0)
         if capacity == 0:
             return f"does not take {channel.value}"
         if self.load.get(channel, 0) >= capacity:
@@ -113,11 +115,11 @@ class Agent:
         while on an exclusive one, and no exclusive one while holding work that cannot be put aside."""
         if self.exclusive_held:
             return []
-        load, exclusive = self.load, self.profile.exclusive_channels
+        load, exclusive = self.load, self.exclusive
         blocked = self.uninterruptible_held > 0
         return [
             channel
-            for channel, capacity in self.profile.capacity.items()
+            for channel, capacity in self.capacity.items()
             if load.get(channel, 0) < capacity and not (blocked and channel in exclusive)
         ]
 

@@ -43,20 +43,17 @@ class Contact:
     # seconds past its class's maximum wait); neither changes while routing holds the contact.
     aging_key: float = field(init=False, repr=False, compare=False)
     overdue_at: float = field(init=False, repr=False, compare=False)
+    # What identifies it in routing, as plain attributes (a requeued contact is a new Contact).
+    contact_id: str = field(init=False, repr=False, compare=False)
+    queue: str = field(init=False, repr=False, compare=False)
+    channel: Channel = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self.contact_id, self.queue, self.channel = self.queued.contact_id, self.queued.queue, self.queued.channel
         arrived = self.queued.arrived_at.timestamp()
         self.aging_key = arrived - self.queued.priority * AGING_SECONDS_PER_POINT
         service_class = next(c for c in self.policy.service_classes if c.name == self.queued.service_class)
         self.overdue_at = arrived + service_class.max_wait_seconds
-
-    @property
-    def contact_id(self) -> str:
-        return self.queued.contact_id
-
-    @property
-    def queue(self) -> str:
-        return self.queued.queue
 
     @property
     def class_key(self) -> tuple[str, str]:
@@ -106,7 +103,7 @@ class Contact:
 
     def goal(self) -> float | None:
         """Its queue's service goal for its channel (`answer_within`), seconds from arrival."""
-        return self.policy.answer_within.get(self.queued.channel)
+        return self.policy.answer_within.get(self.channel)
 
     def looks(self) -> set[float]:
         """When (epoch seconds) routing looks again at a contact on a channel with a service goal: at

@@ -23,7 +23,7 @@ def why_not(agent: Agent, contact: Contact) -> str | None:
     """The first reason `agent` may not take `contact` now, or None if they qualify."""
     if not agent.routable:
         return "in wrap-up" if agent.wrap_up_until is not None else f"{agent.presence.value}"
-    return agent.room_problem(contact.queued.channel) or unfit(agent, contact)
+    return agent.room_problem(contact.channel) or unfit(agent, contact)
 
 
 @functools.lru_cache(maxsize=EXCLUSIONS_KEPT)

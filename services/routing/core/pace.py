@@ -58,7 +58,7 @@ def step_due(pool: PoolState, contact: Contact, now: datetime) -> int:
 
 def qualified_wait(pool: PoolState, contact: Contact) -> float:
     """Seconds until an agent who qualifies for `contact` at its current step is expected to take it."""
-    channel = contact.queued.channel
+    channel = contact.channel
     required = contact.required_skills()
     if required:
         scarcest = min(required, key=lambda skill: len(pool.by_skill.get(skill, ())))
@@ -70,7 +70,7 @@ def qualified_wait(pool: PoolState, contact: Contact) -> float:
         if agent.presence is Presence.AVAILABLE and unfit(agent, contact) is None:
             if agent.agent_id in free and agent.agent_id not in contact.declined_by:
                 return 0.0
-            room += agent.profile.capacity.get(channel, 0)
+            room += agent.capacity.get(channel, 0)
     if room == 0:
         return math.inf
     handle = average_handle_seconds(pool, contact.queue) + contact.policy.wrap_up_seconds

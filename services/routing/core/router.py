@@ -210,7 +210,7 @@ class Router(PoolState):
                 "service_class": policy.service_class_for(contact.queued.priority).name,
                 "only_agent": only_agent,
                 "queued_at": now,
-                "answer_within": policy.answer_within.get(contact.queued.channel),
+                "answer_within": policy.answer_within.get(contact.channel),
             }
         )
         self.emit(ContactQueued, queued, now)
@@ -227,7 +227,7 @@ class Router(PoolState):
                 offer_id=offer_id,
                 contact_id=contact.contact_id,
                 agent_id=agent.agent_id,
-                channel=contact.queued.channel,
+                channel=contact.channel,
                 queue=contact.queue,
                 expires_at=expires_at,
             ),

@@ -105,7 +105,7 @@ class Selection:
         """The agents worth checking one by one (free on the channel, with the scarcest skill);
         the rest are counted by reason."""
         pool = self._router
-        channel = contact.queued.channel
+        channel = contact.channel
         counts: Counter[str] = Counter()
         candidates, routable = pool.free_on(channel), pool.routable_count()
         if len(pool.agents) > routable:
@@ -219,5 +219,5 @@ def fits_fully(agent: Agent, contact: Contact) -> bool:
 
 def takes(agent: Agent, rooms: set[Channel], contact: Contact) -> bool:
     return (
-        contact.queued.channel in rooms and agent.agent_id not in contact.declined_by and unfit(agent, contact) is None
+        contact.channel in rooms and agent.agent_id not in contact.declined_by and unfit(agent, contact) is None
     )

@@ -160,7 +160,7 @@ class PoolState:
         fewest agents have; None when it requires none). An agent who can take it has that skill."""
         required = contact.required_skills()
         skill = min(required, key=lambda s: (len(self.by_skill.get(s, ())), s)) if required else None
-        key = (contact.queued.channel, skill)
+        key = (contact.channel, skill)
         if contact.bucket != key:
             self._unbucket(contact)
             self.waiting_by.setdefault(key, SortedList()).add((contact.aging_key, contact.contact_id))
@@ -321,7 +321,7 @@ def _contact_assigned(state: PoolState, data: Any, at: datetime) -> None:
     agent = state.agents[data.agent_id]
     state.offers.pop(data.offer_id, None)
     agent.drop_offer(data.offer_id)
-    agent.hold_contact(data.contact_id, contact.queued.channel)
+    agent.hold_contact(data.contact_id, contact.channel)
     agent.missed_offers = 0
     contact.stage, contact.offer_id, contact.offer_expires_at, contact.assigned_at = Stage.ASSIGNED, None, None, at
     if contact.queued.customer_id is not None:
