@@ -218,6 +218,4 @@ def fits_fully(agent: Agent, contact: Contact) -> bool:
 
 
 def takes(agent: Agent, rooms: set[Channel], contact: Contact) -> bool:
-    return (
-        contact.channel in rooms and agent.agent_id not in contact.declined_by and unfit(agent, contact) is None
-    )
+    return contact.channel in rooms and agent.agent_id not in contact.declined_by and unfit(agent, contact) is None
