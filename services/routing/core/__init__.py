@@ -1,10 +1,11 @@
 """Routing's rules, free of I/O: the engine (`router`), its state and how it chooses.
 
 The engine's modules are compiled with mypyc when Frontline is installed (`make install`; the
-routing image does the same): C extensions of these very sources, about 1.3 times as fast as
-the sources run by Python in the engine benchmark (BENCHMARKS.md). They live in `_compiled/` beside the sources, with a digest of the sources they
-were built from, and are used only while that digest matches — an edited source runs as it is
-until the next build. `FRONTLINE_ROUTING_COMPILED=0` runs the sources even when a build matches.
+routing image does the same): C extensions of these very sources, about 1.3 times as fast as the
+sources run by Python in the engine benchmark (BENCHMARKS.md). They live in `_compiled/` beside
+the sources, with a digest of the sources they were built from, and are used only while that
+digest matches — an edited source runs as it is until the next build.
+`FRONTLINE_ROUTING_COMPILED=0` runs the sources even when a build matches.
 """
 
 from __future__ import annotations
