@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from frontline.contracts.contacts import ConcernGuess, IntentGuess, Label, SkillRequirement
 from services.intake.core.learning import MAX_LABELS
-from services.intake.core.text import fold, matches, searchable
+from services.intake.core.text import Keywords, fold, searchable
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 SUBJECT_WEIGHT = 2.0
@@ -71,21 +71,20 @@ class Classifier:
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
-        self._keywords = {
-            concern.code: sorted({fold(word) for words in concern.keywords.values() for word in words})
-            for concern in taxonomy.concerns
-        }
+        self._concerns_of: dict[str, list[str]] = {}  # folded keyword → the concerns it names
+        for concern in taxonomy.concerns:
+            for keyword in {fold(word) for words in concern.keywords.values() for word in words}:
+                self._concerns_of.setdefault(keyword, []).append(concern.code)
+        self._keywords = Keywords(self._concerns_of)
 
     def classify(self, *, subject: str | None, text: str, language: str | None = None) -> Classification:
         """The best-scoring concern; keywords of every language are looked for, whatever `language`."""
-        subject_words, text_words = searchable(subject or ""), searchable(text)
-        scores = {}
-        for concern in self.taxonomy.concerns:
-            hits = sum(
-                SUBJECT_WEIGHT * matches(k, subject_words) + matches(k, text_words)
-                for k in self._keywords[concern.code]
-            )
-            scores[concern.code] = round(hits * concern.weight, 3)
+        hits = dict.fromkeys((concern.code for concern in self.taxonomy.concerns), 0.0)
+        for weight, words in ((SUBJECT_WEIGHT, subject or ""), (1.0, text)):
+            for keyword in self._keywords.found(searchable(words)):
+                for code in self._concerns_of[keyword]:
+                    hits[code] += weight
+        scores = {concern.code: round(hits[concern.code] * concern.weight, 3) for concern in self.taxonomy.concerns}
         best = max(scores, key=lambda code: scores[code])
         total = sum(scores.values())
         if total == 0:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from frontline.contracts.contacts import Channel, Sentiment
-from services.intake.core.text import fold, matches, searchable
+from services.intake.core.text import Keywords, fold, searchable
 
 # fmt: off
 ANGER = [fold(word) for word in (
@@ -48,6 +48,7 @@ URGENT = [fold(word) for word in (
     "urgente", "inmediatamente", "ahora mismo", "hoy",
 )]
 # fmt: on
+_ANGER, _NEGATIVE, _POSITIVE, _URGENT = (Keywords(words) for words in (ANGER, NEGATIVE, POSITIVE, URGENT))
 TIER_POINTS = {"platinum": 25, "gold": 15, "silver": 5}
 CHANNEL_POINTS = {
     Channel.VOICE: 15,
@@ -74,9 +75,7 @@ def sentiment_of(subject: str | None, text: str) -> Sentiment:
     """Lexicon score in [-1, 1]; angry when anger words come with force (several, !!, CAPITALS)."""
     raw = f"{subject or ''} {text}"
     words = searchable(raw)
-    anger = sum(matches(word, words) for word in ANGER)
-    negative = sum(matches(word, words) for word in NEGATIVE)
-    positive = sum(matches(word, words) for word in POSITIVE)
+    anger, negative, positive = _ANGER.count(words), _NEGATIVE.count(words), _POSITIVE.count(words)
     force = raw.count("!") >= 2 or len(_SHOUTING.findall(raw)) >= 2
     score = max(-1.0, min(1.0, (positive - negative - 2 * anger - force) / 4))
     return Sentiment(score=round(score, 2), angry=anger >= 2 or (anger >= 1 and force))
@@ -84,7 +83,7 @@ def sentiment_of(subject: str | None, text: str) -> Sentiment:
 
 def is_urgent(subject: str | None, text: str) -> bool:
     words = searchable(f"{subject or ''} {text}")
-    return any(matches(word, words) for word in URGENT)
+    return bool(_URGENT.found(words))
 
 
 def priority_of(*, tier: str, channel: Channel, urgent: bool, repeat: bool, angry: bool) -> Priority:
