@@ -1,6 +1,7 @@
-"""Group commit for a REST door: requests that arrive while a batch is being worked wait and go
+"""Group commit for a REST door: requests that arrive while batches are being worked wait and go
 together in the next one, so that under load each store round trip and publish serves many
-requests, and a lone request still goes at once."""
+requests, and a lone request still goes at once. A few batches are worked at a time, so a request
+that arrives while one waits on the store need not wait for it to end."""
 
 from __future__ import annotations
 
@@ -15,21 +16,25 @@ Work = Callable[[list[Item]], Awaitable[list[Result]]]
 
 
 class Coalescer(Generic[Item, Result]):
-    """Runs `work` on the items of the requests waiting, at most `max_batch` at once (a request is
-    never split). If a batch of several requests fails, each of them is worked alone, so one
-    request's failure is its own."""
+    """Runs `work` on the items of the requests waiting, at most `max_batch` items in a batch (a
+    request is never split) and at most `in_flight` batches at once; `work` must allow that (each
+    of intake's steps is idempotent and safe beside another). If a batch of several requests
+    fails, each of them is worked alone, so one request's failure is its own."""
 
-    def __init__(self, work: Work[Item, Result], *, max_batch: int) -> None:
+    def __init__(self, work: Work[Item, Result], *, max_batch: int, in_flight: int = 2) -> None:
         self._work = work
         self._max_batch = max_batch
+        self._in_flight = in_flight
         self._waiting: deque[tuple[list[Item], asyncio.Future[list[Result]]]] = deque()
-        self._runner: asyncio.Task[None] | None = None
+        self._runners: set[asyncio.Task[None]] = set()
 
     async def submit(self, items: list[Item]) -> list[Result]:
         done: asyncio.Future[list[Result]] = asyncio.get_running_loop().create_future()
         self._waiting.append((items, done))
-        if self._runner is None or self._runner.done():
-            self._runner = asyncio.create_task(self._run(), name="coalescer")
+        # a runner not done is within its loop, and looks at the waiting requests again before it ends
+        self._runners = {runner for runner in self._runners if not runner.done()}
+        if len(self._runners) < self._in_flight:
+            self._runners.add(asyncio.create_task(self._run(), name="coalescer"))
         return await done
 
     async def _run(self) -> None:
