@@ -16,9 +16,11 @@ class Work:
         self.running = 0
         self.most_at_once = 0
         self.gate = asyncio.Event()
+        self.started = asyncio.Event()
 
     async def __call__(self, items: list[int]) -> list[int]:
         self.batches.append(items)
+        self.started.set()
         self.running += 1
         self.most_at_once = max(self.most_at_once, self.running)
         try:
@@ -33,7 +35,8 @@ class Work:
 async def settled(work: Work, batches: int) -> None:
     async with asyncio.timeout(5):
         while len(work.batches) < batches:
-            await asyncio.sleep(0)
+            work.started.clear()
+            await work.started.wait()
 
 
 async def test_requests_that_come_while_batches_are_worked_go_together() -> None:
