@@ -4,6 +4,10 @@
   duplicate), append the new events' leaves, store records, Merkle tiles, subject heads, customers
   and KPI buckets, then commit the tenant's log state — the one write that makes the batch count.
   A crash anywhere repeats the batch; nothing is lost or counted twice.
+- Subject heads, customers and KPI buckets the worker does not hold in memory are taken for new and
+  inserted with the batch's values: an insert is the cheapest write on FerretDB, and most are new.
+  One that turns out stored is read, and the batch computed again knowing it (nothing counts until
+  the commit).
 - Personal payloads (anything about a known customer) are sealed with the customer's key; an
   erasure request destroys the key when it is recorded.
 """
@@ -42,6 +46,7 @@ from services.records.store import (
 log = get_logger(__name__)
 Clock = Callable[[], datetime]
 CUSTOMER_CHANGES = (ContactReceived, ContactCompleted)  # what the KPI fold changes a customer's history on
+VERSIONED = ("subjects", "customers", "kpis")
 
 
 def subject_of(event: Event) -> str:
@@ -95,6 +100,13 @@ class Batch:
         self.number = number
         self.values: dict[tuple[str, str], Document | None] = {}  # (collection, id) → new value
         self.before: dict[tuple[str, str], Document | None] = {}  # committed value
+        self.assumed: dict[str, set[str]] = {}  # collection → ids neither cached nor known: taken as new
+
+    def reset(self) -> None:
+        """Forgets what a pass computed, before the batch is computed again."""
+        self.values.clear()
+        self.before.clear()
+        self.assumed.clear()
 
 
 class Recorder:
@@ -139,7 +151,24 @@ class Recorder:
         if not new:
             await self._commit(batch, Frontier(state.size, state.edge), state.partial, self._clock())
             return
-        await self._load(batch, new)
+        while True:  # a pass that took a stored document for a new one is computed again, knowing it
+            batch.reset()
+            await self._load(batch, new)
+            records, frontier, tiler, kpis, now = await self._compute(batch, new)
+            if await self._new_as_assumed(batch):
+                break
+        # one write at a time: FerretDB 1.24 hangs once concurrent update statements hold 100 connections
+        await self._store.write_once(self._store.records, records)
+        await self._store.add_tiles(tenant, tiler.changed())
+        for name in VERSIONED:
+            known = [doc for doc in self._versioned(batch, name) if doc["_id"] not in batch.assumed.get(name, ())]
+            await self._store.write_versioned(self._collection(name), known)
+        state.agents, state.waiting = kpis.agents, kpis.waiting
+        await self._commit(batch, frontier, tiler.partial(), now)
+
+    async def _compute(self, batch: Batch, new: list[Event]) -> tuple[list[Document], Frontier, Tiler, Kpis, datetime]:
+        """The batch's records, tree, tiles and KPI state, its changed documents in `batch.values`."""
+        tenant, state = batch.state.tenant, batch.state
         frontier = Frontier(state.size, state.edge)
         tiler = self._tiler(state)
         kpis = Kpis(copy.deepcopy(state.agents), copy.deepcopy(state.waiting))
@@ -198,13 +227,7 @@ class Recorder:
             if customer is not None and isinstance(event, CUSTOMER_CHANGES):
                 self._set(batch, "customers", f"{tenant}|{customer}", customer_doc)
         await self._fold_kpis(batch, deltas)
-        # one write at a time: FerretDB 1.24 hangs once concurrent update statements hold 100 connections
-        await self._store.write_once(self._store.records, records)
-        await self._store.add_tiles(tenant, tiler.changed())
-        for name in ("subjects", "customers", "kpis"):
-            await self._store.write_versioned(self._collection(name), self._versioned(batch, name))
-        state.agents, state.waiting = kpis.agents, kpis.waiting
-        await self._commit(batch, frontier, tiler.partial(), now)
+        return records, frontier, tiler, kpis, now
 
     def _tiler(self, state: LogState) -> Tiler:
         try:
@@ -214,31 +237,43 @@ class Recorder:
             return Tiler(state.size, {tile.tier: bytes(tile.width * HASH) for tile in last_tiles(state.size)})
 
     async def _load(self, batch: Batch, events: list[Event]) -> None:
-        """Brings the committed heads of the batch's subjects and customers into the cache."""
+        """Marks the batch's subjects and customers not in the cache as taken for new, and brings
+        its customers' payload keys into memory."""
         tenant = batch.state.tenant
         subjects = {f"{tenant}|{subject_of(e)}" for e in events}
-        await self._fetch(batch, "subjects", subjects)
+        self._fetch(batch, "subjects", subjects)
         customers = {c for e in events if (c := customer_in(e)) is not None}
         for subject in subjects:
             _, head = self._cache.get(f"subjects/{subject}")
             if head is not None and head.get("customer"):
                 customers.add(head["customer"])
-        await self._fetch(batch, "customers", {f"{tenant}|{c}" for c in customers})
+        self._fetch(batch, "customers", {f"{tenant}|{c}" for c in customers})
         unkeyed = {c: new_key() for c in customers if (tenant, c) not in self._keys}
         if unkeyed:
             for customer, key in (await self._store.customer_keys(tenant, unkeyed)).items():
                 self._remember_key(tenant, customer, key)
 
-    async def _fetch(self, batch: Batch, name: str, ids: set[str]) -> None:
-        """Brings committed values into the cache. Insert first: a placeholder (no value, this batch's
-        number) costs little where the document is new, and only documents that exist are looked up
-        (a lookup costs ten inserts). A placeholder the batch leaves as is reads as missing."""
-        missing = [i for i in ids if not self._cache.get(f"{name}/{i}")[0]]
-        placeholders = [versioned(i, None, None, batch.number) for i in missing]
-        existing = [missing[i] for i in await insert_new(self._collection(name), placeholders)]
-        found = await self._store.by_ids(self._collection(name), existing)
-        for ident in missing:
-            self._cache.put(f"{name}/{ident}", committed(found.get(ident), batch.state))
+    def _fetch(self, batch: Batch, name: str, ids: set[str]) -> None:
+        """Documents not in the cache are taken for new (no value): most are, and an insert costs a
+        tenth of a lookup on FerretDB. `_new_as_assumed` checks it once the batch is computed."""
+        batch.assumed.setdefault(name, set()).update(i for i in ids if not self._cache.get(f"{name}/{i}")[0])
+
+    async def _new_as_assumed(self, batch: Batch) -> bool:
+        """Inserts the documents taken for new — with the batch's value, or a placeholder (no value,
+        this batch's number, read as missing) where the batch left one as is — and brings the
+        committed values of those already stored into the cache. False if there were any: the batch
+        must be computed again."""
+        known = True
+        for name, assumed in batch.assumed.items():
+            if not assumed:
+                continue
+            docs = [versioned(ident, batch.values.get((name, ident)), None, batch.number) for ident in sorted(assumed)]
+            stored = [docs[i]["_id"] for i in await insert_new(self._collection(name), docs)]
+            found = await self._store.by_ids(self._collection(name), stored)
+            for ident in assumed:
+                self._cache.put(f"{name}/{ident}", committed(found.get(ident), batch.state))
+            known = known and not stored
+        return known
 
     def _collection(self, name: str) -> Collection:
         collection: Collection = getattr(self._store, name)
@@ -279,7 +314,7 @@ class Recorder:
             keys = batch.state.keys.setdefault(dimension, [])
             if key not in keys:
                 keys.append(key)
-        await self._fetch(batch, "kpis", {ident for ident, _, _ in slots})
+        self._fetch(batch, "kpis", {ident for ident, _, _ in slots})
         for ident, slot, counters in slots:
             value = self._value(batch, "kpis", ident) or {}
             kept = value.setdefault(slot, {})
