@@ -101,6 +101,8 @@ class Batch:
         self.values: dict[tuple[str, str], Document | None] = {}  # (collection, id) → new value
         self.before: dict[tuple[str, str], Document | None] = {}  # committed value
         self.assumed: dict[str, set[str]] = {}  # collection → ids neither cached nor known: taken as new
+        # committed values read while working the batch, kept across its passes (the cache may drop them)
+        self.known: dict[tuple[str, str], Document | None] = {}
 
     def reset(self) -> None:
         """Forgets what a pass computed, before the batch is computed again."""
@@ -244,7 +246,7 @@ class Recorder:
         self._fetch(batch, "subjects", subjects)
         customers = {c for e in events if (c := customer_in(e)) is not None}
         for subject in subjects:
-            _, head = self._cache.get(f"subjects/{subject}")
+            _, head = self._known(batch, "subjects", subject)
             if head is not None and head.get("customer"):
                 customers.add(head["customer"])
         self._fetch(batch, "customers", {f"{tenant}|{c}" for c in customers})
@@ -256,7 +258,7 @@ class Recorder:
     def _fetch(self, batch: Batch, name: str, ids: set[str]) -> None:
         """Documents not in the cache are taken for new (no value): most are, and an insert costs a
         tenth of a lookup on FerretDB. `_new_as_assumed` checks it once the batch is computed."""
-        batch.assumed.setdefault(name, set()).update(i for i in ids if not self._cache.get(f"{name}/{i}")[0])
+        batch.assumed.setdefault(name, set()).update(i for i in ids if not self._known(batch, name, i)[0])
 
     async def _new_as_assumed(self, batch: Batch) -> bool:
         """Inserts the documents taken for new — with the batch's value, or a placeholder (no value,
@@ -271,7 +273,8 @@ class Recorder:
             stored = [docs[i]["_id"] for i in await insert_new(self._collection(name), docs)]
             found = await self._store.by_ids(self._collection(name), stored)
             for ident in assumed:
-                self._cache.put(f"{name}/{ident}", committed(found.get(ident), batch.state))
+                batch.known[(name, ident)] = committed(found.get(ident), batch.state)
+                self._cache.put(f"{name}/{ident}", batch.known[(name, ident)])
             known = known and not stored
         return known
 
@@ -279,17 +282,23 @@ class Recorder:
         collection: Collection = getattr(self._store, name)
         return collection
 
+    def _known(self, batch: Batch, name: str, ident: str) -> tuple[bool, Document | None]:
+        """Whether the committed value is known, and it: as read during this batch, else as cached."""
+        if (name, ident) in batch.known:
+            return True, batch.known[(name, ident)]
+        return self._cache.get(f"{name}/{ident}")
+
     def _value(self, batch: Batch, name: str, ident: str) -> Document | None:
         """The value as this batch left it so far, else as committed (a copy to change)."""
         if (name, ident) in batch.values:
             return batch.values[(name, ident)]
-        _, value = self._cache.get(f"{name}/{ident}")
+        _, value = self._known(batch, name, ident)
         batch.before[(name, ident)] = value
         return copy.deepcopy(value)
 
     def _set(self, batch: Batch, name: str, ident: str, value: Document | None) -> None:
         if (name, ident) not in batch.before:
-            batch.before[(name, ident)] = self._cache.get(f"{name}/{ident}")[1]
+            batch.before[(name, ident)] = self._known(batch, name, ident)[1]
         batch.values[(name, ident)] = value
 
     def _versioned(self, batch: Batch, name: str) -> list[Document]:

@@ -54,3 +54,29 @@ async def test_a_worker_that_starts_afresh_continues_the_stored_histories(own_db
     verification = await records.verify(tenant, [f"contact:{contact}", f"contact:{other}"])
     assert verification.intact
     assert verification.records_checked == 4
+
+
+async def test_a_batch_of_more_documents_than_the_worker_keeps_in_memory_is_recorded(own_db) -> None:
+    """What a batch learns is stored is kept for the batch, whatever the cache drops meanwhile."""
+    store, signer = RecordStore(own_db), Signer(os.urandom(32))
+    tenant, contacts = "acme", [f"k-{uuid.uuid4().hex[:8]}" for _ in range(60)]
+    received = [
+        contact_received(tenant=tenant, contact_id=contact, customer={"customer_id": f"cust-{n}"})
+        for n, contact in enumerate(contacts)
+    ]
+    await recorder(store, signer).append(tenant, received)
+    later = received[0].occurred_at + timedelta(seconds=5)
+    small = Recorder(
+        RecordsSettings(documents_in_memory=100), store=store, signer=signer, clock=lambda: datetime.now(UTC)
+    )
+    await small.append(
+        tenant,
+        [contact_assigned(c, "ann", tenant=tenant).model_copy(update={"occurred_at": later}) for c in contacts],
+    )
+    records = Records(store, signer.public_key, audit_seconds=60)
+    state = await records.state(tenant)
+    for contact in contacts[::7]:
+        assert (await records.subject_head(state, f"contact:{contact}"))["count"] == 2
+    verification = await records.verify(tenant, [f"contact:{c}" for c in contacts])
+    assert verification.intact
+    assert verification.records_checked == 120
