@@ -228,7 +228,7 @@ class Recorder:
             deltas += kpis.fold(event, head if event.contact_id is not None else None, customer_doc)
             if customer is not None and isinstance(event, CUSTOMER_CHANGES):
                 self._set(batch, "customers", f"{tenant}|{customer}", customer_doc)
-        await self._fold_kpis(batch, deltas)
+        self._fold_kpis(batch, deltas)
         return records, frontier, tiler, kpis, now
 
     def _tiler(self, state: LogState) -> Tiler:
@@ -243,19 +243,19 @@ class Recorder:
         its customers' payload keys into memory."""
         tenant = batch.state.tenant
         subjects = {f"{tenant}|{subject_of(e)}" for e in events}
-        self._fetch(batch, "subjects", subjects)
+        self._take_for_new(batch, "subjects", subjects)
         customers = {c for e in events if (c := customer_in(e)) is not None}
         for subject in subjects:
             _, head = self._known(batch, "subjects", subject)
             if head is not None and head.get("customer"):
                 customers.add(head["customer"])
-        self._fetch(batch, "customers", {f"{tenant}|{c}" for c in customers})
+        self._take_for_new(batch, "customers", {f"{tenant}|{c}" for c in customers})
         unkeyed = {c: new_key() for c in customers if (tenant, c) not in self._keys}
         if unkeyed:
             for customer, key in (await self._store.customer_keys(tenant, unkeyed)).items():
                 self._remember_key(tenant, customer, key)
 
-    def _fetch(self, batch: Batch, name: str, ids: set[str]) -> None:
+    def _take_for_new(self, batch: Batch, name: str, ids: set[str]) -> None:
         """Documents not in the cache are taken for new (no value): most are, and an insert costs a
         tenth of a lookup on FerretDB. `_new_as_assumed` checks it once the batch is computed."""
         batch.assumed.setdefault(name, set()).update(i for i in ids if not self._known(batch, name, i)[0])
@@ -265,7 +265,7 @@ class Recorder:
         this batch's number, read as missing) where the batch left one as is — and brings the
         committed values of those already stored into the cache. False if there were any: the batch
         must be computed again."""
-        known = True
+        all_new = True
         for name, assumed in batch.assumed.items():
             if not assumed:
                 continue
@@ -275,8 +275,8 @@ class Recorder:
             for ident in assumed:
                 batch.known[(name, ident)] = committed(found.get(ident), batch.state)
                 self._cache.put(f"{name}/{ident}", batch.known[(name, ident)])
-            known = known and not stored
-        return known
+            all_new = all_new and not stored
+        return all_new
 
     def _collection(self, name: str) -> Collection:
         collection: Collection = getattr(self._store, name)
@@ -308,7 +308,7 @@ class Recorder:
                 docs.append(versioned(ident, value, batch.before.get((collection, ident)), batch.number))
         return docs
 
-    async def _fold_kpis(self, batch: Batch, deltas: list[Delta]) -> None:
+    def _fold_kpis(self, batch: Batch, deltas: list[Delta]) -> None:
         """Adds the deltas to their hour (by minute) and day (by hour) documents."""
         tenant = batch.state.tenant
         summed: dict[tuple[str, str, datetime], dict[str, float]] = {}
@@ -323,7 +323,7 @@ class Recorder:
             keys = batch.state.keys.setdefault(dimension, [])
             if key not in keys:
                 keys.append(key)
-        self._fetch(batch, "kpis", {ident for ident, _, _ in slots})
+        self._take_for_new(batch, "kpis", {ident for ident, _, _ in slots})
         for ident, slot, counters in slots:
             value = self._value(batch, "kpis", ident) or {}
             kept = value.setdefault(slot, {})

@@ -25,9 +25,9 @@ async def own_db(mongo_client, settings):
     await mongo_client.drop_database(name)
 
 
-def recorder(store: RecordStore, signer: Signer) -> Recorder:
+def recorder(store: RecordStore, signer: Signer, **settings: int) -> Recorder:
     """A worker as it starts: nothing in memory."""
-    return Recorder(RecordsSettings(), store=store, signer=signer, clock=lambda: datetime.now(UTC))
+    return Recorder(RecordsSettings(**settings), store=store, signer=signer, clock=lambda: datetime.now(UTC))
 
 
 async def test_a_worker_that_starts_afresh_continues_the_stored_histories(own_db) -> None:
@@ -66,10 +66,7 @@ async def test_a_batch_of_more_documents_than_the_worker_keeps_in_memory_is_reco
     ]
     await recorder(store, signer).append(tenant, received)
     later = received[0].occurred_at + timedelta(seconds=5)
-    small = Recorder(
-        RecordsSettings(documents_in_memory=100), store=store, signer=signer, clock=lambda: datetime.now(UTC)
-    )
-    await small.append(
+    await recorder(store, signer, documents_in_memory=100).append(
         tenant,
         [contact_assigned(c, "ann", tenant=tenant).model_copy(update={"occurred_at": later}) for c in contacts],
     )
