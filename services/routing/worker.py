@@ -54,6 +54,11 @@ from services.routing.settings import RoutingSettings
 log = get_logger(__name__)
 INPUTS = (Topic.CONTACTS_RECEIVED.value, Topic.AGENTS_EVENTS.value, Topic.ROUTING_REQUESTS.value)
 FACTS = Topic.ROUTING_EVENTS.value
+# A step's facts (~1,000 at 500 contacts/s) in one producer batch: aiokafka sends one request at a time
+# to a broker, with one batch per partition, so in its default 16 KiB batches they took a round trip
+# each, one after another (median latency ~5x lower, BENCHMARKS.md 2026-12-08). Half the broker's
+# default message size limit.
+BATCH_BYTES = 512 * 1024
 Clock = Callable[[], datetime]
 Place = tuple[str, int, int]  # topic, partition, offset
 Sent = tuple["asyncio.Future[RecordMetadata]", Event | None]  # a send, and the fact it carries (None: a dead letter)
@@ -156,6 +161,7 @@ class RoutingWorker(ConsumerRebalanceListener):  # type: ignore[misc]
                 enable_idempotence=True,
                 request_timeout_ms=REQUEST_TIMEOUT_MS,
                 linger_ms=2,
+                max_batch_size=BATCH_BYTES,
                 compression_type="lz4",  # cheap to pack and unpack; every Kafka client reads it
             )
             await producer.start()
