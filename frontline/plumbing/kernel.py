@@ -183,7 +183,7 @@ class Door:
 def keyed_group_consumer(settings: Settings, *, group: str, client_id: str) -> AIOKafkaConsumer:
     """A consumer in `group` for topics keyed alike (by tenant): the range assignor gives one member
     the same partition number of each, so one worker sees everything of a key. Reads committed
-    records only, commits by hand."""
+    records only, commits by hand; the broker holds a fetch `kafka_fetch_wait_ms` at most."""
     return AIOKafkaConsumer(
         **settings.kafka_connection(),
         group_id=group,
@@ -195,6 +195,7 @@ def keyed_group_consumer(settings: Settings, *, group: str, client_id: str) -> A
         session_timeout_ms=15_000,
         heartbeat_interval_ms=3_000,
         request_timeout_ms=REQUEST_TIMEOUT_MS + 5_000,
+        fetch_max_wait_ms=settings.kafka_fetch_wait_ms,
     )
 
 
